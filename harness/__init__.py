@@ -1,0 +1,1 @@
+"""How reusebench runs: models, training, distillation, export, backends, measurement, runner, CLI."""

@@ -1,0 +1,81 @@
+"""Evaluate one (model, format) on a task's eval split: metrics, bootstrap CI, parity with PyTorch."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tasks.kinds.base import EvalOutput, TaskKind
+from tasks.spec import TaskSpec
+
+BOOTSTRAP_RESAMPLES = 1000
+CONFIDENCE = 0.95
+
+
+@dataclass
+class Evaluation:
+    """The outcome of evaluating one (model, format)."""
+
+    metrics: dict[str, float]
+    score: float
+    score_ci: list[float]
+    output: EvalOutput
+    eval_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate_predictor(
+    spec: TaskSpec,
+    kind: TaskKind,
+    predictor: Any,
+    features: Any,
+    raw: Any,
+    tokenizer: Any,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Evaluation:
+    """Run the kind's evaluation, compute its metrics with the evaluate module, and a bootstrap CI."""
+    from tasks.metrics import bootstrap_ci, get_metric
+
+    start = time.perf_counter()
+    output = kind.evaluate(spec, predictor, features, raw, tokenizer)
+    eval_s = time.perf_counter() - start
+    kwargs = kind.metric_kwargs(spec)
+    metrics = get_metric(kind.metric).compute(predictions=output.predictions, references=output.references, **kwargs)
+    metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float | np.floating)}
+    score = metrics[spec.primary_metric]
+    low, high = bootstrap_ci(
+        kind.metric,
+        output.predictions,
+        output.references,
+        key=spec.primary_metric,
+        n_resamples=resamples,
+        confidence=CONFIDENCE,
+        seed=seed,
+        **kwargs,
+    )
+    return Evaluation(metrics=metrics, score=score, score_ci=[float(low), float(high)], output=output, eval_s=eval_s)
+
+
+def parity(reference: Evaluation, candidate: Evaluation, kind: TaskKind, tolerance: float) -> dict[str, Any]:
+    """Compare an export with the PyTorch model it came from: raw outputs and the task metric.
+
+    An export passes when its primary metric is at most ``tolerance`` below the reference's
+    (matching logits within a tolerance is not enough: a small logit error can still flip labels).
+    """
+    diffs = {}
+    for name, ref_values in reference.output.raw_outputs.items():
+        cand_values = candidate.output.raw_outputs.get(name)
+        if cand_values is not None and np.shape(cand_values) == np.shape(ref_values):
+            diffs[name] = float(np.max(np.abs(np.asarray(cand_values) - np.asarray(ref_values))))
+    metric_delta = candidate.score - reference.score
+    return {
+        "max_abs_diff": diffs,
+        "metric_delta": metric_delta,
+        "prediction_agreement": kind.agreement(reference.output.predictions, candidate.output.predictions),
+        "tolerance": tolerance,
+        "passed": metric_delta >= -tolerance,
+    }

@@ -1,0 +1,244 @@
+"""Teacher fine-tuning and student distillation with the transformers Trainer.
+
+Both use dynamic padding (the kind's collator) and length-grouped batches, which on short texts
+cuts most of the padding that a fixed ``max_length`` would compute.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tasks.errors import ConfigError
+from tasks.kinds.base import TaskKind
+from tasks.spec import DistillationConfig, TrainingConfig
+
+
+@dataclass
+class TrainCost:
+    """What adapting a model cost. FLOPs: 6·N·D for the trained model (forward + backward, Kaplan et
+    al. 2020), plus 2·N_teacher·D for the teacher's forward passes when distilling; N counts the
+    parameters outside the embeddings, D the non-pad tokens processed."""
+
+    wall_s: float
+    cpu_s: float
+    examples: int
+    tokens: int
+    flops: float
+    peak_rss_mb: float
+    epochs: float
+    steps: int
+    final_loss: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def non_embedding_params(model: Any) -> int:
+    """Parameters outside the embedding tables (what the 6·N·D FLOPs rule counts)."""
+    return sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name and "wte" not in name)
+
+
+def count_tokens(features: Any) -> int:
+    """Non-pad tokens in a tokenized split (its rows are unpadded until collation)."""
+    return int(sum(len(ids) for ids in features["input_ids"]))
+
+
+def _training_arguments(
+    config: TrainingConfig | DistillationConfig,
+    base: TrainingConfig,
+    out_dir: Path,
+    seed: int,
+    device: str,
+    progress: bool,
+) -> Any:
+    import torch
+    from transformers import TrainingArguments
+
+    epochs = getattr(config, "epochs", None) or base.epochs
+    learning_rate = getattr(config, "learning_rate", None) or base.learning_rate
+    on_cuda = device == "cuda"
+    # bf16 only where the hardware has it; never on CPUs (400x slower without native bf16).
+    bf16 = on_cuda and torch.cuda.is_bf16_supported()
+    return TrainingArguments(
+        output_dir=str(out_dir),
+        num_train_epochs=epochs,
+        learning_rate=learning_rate,
+        per_device_train_batch_size=base.batch_size,
+        weight_decay=base.weight_decay,
+        warmup_ratio=base.warmup_ratio,
+        lr_scheduler_type="linear",
+        group_by_length=True,
+        use_cpu=not on_cuda,
+        bf16=bf16,
+        fp16=on_cuda and not bf16,
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        save_strategy="no",
+        eval_strategy="no",
+        logging_strategy="epoch",
+        disable_tqdm=not progress,
+        dataloader_num_workers=0,
+    )
+
+
+class _CostMeter:
+    """Wall time, CPU time and peak RSS around a training call."""
+
+    def __enter__(self) -> _CostMeter:
+        from harness.measure.memory import PeakRSSSampler
+
+        self._sampler = PeakRSSSampler()
+        self._sampler.__enter__()
+        self._cpu0 = _cpu_seconds()
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall_s = time.perf_counter() - self._t0
+        self.cpu_s = _cpu_seconds() - self._cpu0
+        self._sampler.__exit__(*exc)
+        self.peak_rss_mb = self._sampler.peak_mb
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _final_loss(trainer: Any) -> float | None:
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    return float(losses[-1]) if losses else None
+
+
+def fine_tune(
+    model: Any,
+    kind: TaskKind,
+    tokenizer: Any,
+    train_features: Any,
+    config: TrainingConfig,
+    work_dir: Path,
+    seed: int,
+    device: str = "cpu",
+    progress: bool = True,
+) -> TrainCost:
+    """Fine-tune ``model`` on ``train_features`` in place; returns what it cost."""
+    from transformers import Trainer
+
+    args = _training_arguments(config, config, work_dir, seed, device, progress)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_features,
+        data_collator=kind.collator(tokenizer),
+        processing_class=tokenizer,
+    )
+    with _CostMeter() as meter:
+        trainer.train()
+    tokens = int(count_tokens(train_features) * args.num_train_epochs)
+    return TrainCost(
+        wall_s=meter.wall_s,
+        cpu_s=meter.cpu_s,
+        examples=int(len(train_features) * args.num_train_epochs),
+        tokens=tokens,
+        flops=6.0 * non_embedding_params(model) * tokens,
+        peak_rss_mb=meter.peak_rss_mb,
+        epochs=float(args.num_train_epochs),
+        steps=int(trainer.state.global_step),
+        final_loss=_final_loss(trainer),
+    )
+
+
+def _make_distillation_trainer_class() -> type:
+    from transformers import Trainer
+
+    class DistillationTrainer(Trainer):
+        """A Trainer whose loss is a weighted sum of named terms computed by the task kind.
+
+        ``weights`` maps term names (e.g. ``hard_ce``, ``kd_kl``) to weights; the teacher runs in
+        eval mode without gradients.
+        """
+
+        def __init__(self, *args: Any, teacher: Any, kind: TaskKind, distillation: DistillationConfig, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self.teacher = teacher.to(self.args.device).eval()
+            self.kind = kind
+            self.distillation = distillation
+            self.term_totals: dict[str, float] = {}
+
+        def compute_loss(self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None):
+            import torch
+
+            model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
+            outputs = model(**model_inputs)
+            with torch.no_grad():
+                teacher_outputs = self.teacher(**model_inputs)
+            terms = self.kind.distillation_terms(outputs, teacher_outputs, inputs, self.distillation)
+            unknown = set(self.distillation.weights) - set(terms)
+            if unknown:
+                raise ConfigError(
+                    f"distillation.weights: unknown loss term(s) {sorted(unknown)} for kind {self.kind.name!r}; "
+                    f"allowed: {sorted(terms)}"
+                )
+            loss = sum(weight * terms[name] for name, weight in self.distillation.weights.items() if weight)
+            for name, value in terms.items():
+                self.term_totals[name] = self.term_totals.get(name, 0.0) + float(value.detach())
+            return (loss, outputs) if return_outputs else loss
+
+    return DistillationTrainer
+
+
+def distill(
+    student: Any,
+    teacher: Any,
+    kind: TaskKind,
+    tokenizer: Any,
+    train_features: Any,
+    training: TrainingConfig,
+    distillation: DistillationConfig,
+    work_dir: Path,
+    seed: int,
+    device: str = "cpu",
+    progress: bool = True,
+) -> TrainCost:
+    """Distill ``teacher`` into ``student`` (in place) on ``train_features``; returns what it cost."""
+    trainer_class = _make_distillation_trainer_class()
+    args = _training_arguments(distillation, training, work_dir, seed, device, progress)
+    trainer = trainer_class(
+        model=student,
+        args=args,
+        train_dataset=train_features,
+        data_collator=kind.collator(tokenizer),
+        processing_class=tokenizer,
+        teacher=teacher,
+        kind=kind,
+        distillation=distillation,
+    )
+    with _CostMeter() as meter:
+        trainer.train()
+    tokens = int(count_tokens(train_features) * args.num_train_epochs)
+    flops = (6.0 * non_embedding_params(student) + 2.0 * non_embedding_params(teacher)) * tokens
+    return TrainCost(
+        wall_s=meter.wall_s,
+        cpu_s=meter.cpu_s,
+        examples=int(len(train_features) * args.num_train_epochs),
+        tokens=tokens,
+        flops=flops,
+        peak_rss_mb=meter.peak_rss_mb,
+        epochs=float(args.num_train_epochs),
+        steps=int(trainer.state.global_step),
+        final_loss=_final_loss(trainer),
+    )
+
+
+def training_threads() -> int:
+    """Threads for training and evaluation in the main process: every core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,1 @@
+"""What the runs add up to over time: the results store, rankings and the static leaderboard site."""

@@ -1,0 +1,1 @@
+"""What the measurements mean: scorecards, Markdown and HTML reports, run comparison."""

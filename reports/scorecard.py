@@ -1,0 +1,103 @@
+"""Reuse scorecards: how much of the teacher a compressed variant keeps, and what it gains.
+
+For every (task, teacher) the reference is the fine-tuned teacher in PyTorch. Every other record
+of that task (students in every format, the teacher's own exports) gets a scorecard:
+
+* ``retention``   = variant score / teacher score (same eval split);
+* ``speedup``     = teacher PyTorch p50 latency / variant p50 latency, at batch 1;
+* ``compression`` = teacher size on disk / variant size on disk;
+* ``train_cost_s``= wall time of the training that produced the variant (fine-tuning or distillation);
+* ``reuse_score`` = ``sqrt(speedup * compression) * gate(retention)``, where ``gate`` is 1 at or
+  above 97 % retention (DistilBERT's published retention), falls linearly to 0 at 90 %, and is 0 for
+  failed exports. The geometric mean rewards speed and size equally; the gate makes a fast student
+  that lost the task worth nothing, in the spirit of MLPerf's "≥ 99 % of the reference" rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+from harness.results import Record, RunResults, Scorecard
+
+FULL_CREDIT_RETENTION = 0.97
+ZERO_CREDIT_RETENTION = 0.90
+SPEED_KEY = "batch_1"
+
+REUSE_SCORE_FORMULA = (
+    "reuse_score = sqrt(speedup x compression) x gate(retention); gate = 1 at retention >= 0.97, "
+    "linear down to 0 at retention <= 0.90, and 0 for failed exports"
+)
+
+
+def retention_gate(retention: float) -> float:
+    """1 at or above full-credit retention, 0 at or below zero-credit, linear in between."""
+    span = FULL_CREDIT_RETENTION - ZERO_CREDIT_RETENTION
+    return min(1.0, max(0.0, (retention - ZERO_CREDIT_RETENTION) / span))
+
+
+def p50(record: Record, key: str = SPEED_KEY) -> float | None:
+    """The record's p50 latency in ms at a batch size key, if measured."""
+    block = record.latency_ms.get(key)
+    return float(block["p50"]) if block and block.get("p50") else None
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def reuse_score(retention: float | None, speedup: float | None, compression: float | None, ok: bool) -> float | None:
+    """The documented reuse score (see module docstring)."""
+    if retention is None or speedup is None or compression is None:
+        return None
+    if not ok:
+        return 0.0
+    return math.sqrt(speedup * compression) * retention_gate(retention)
+
+
+def build_scorecards(records: list[Record]) -> list[Scorecard]:
+    """One scorecard per non-reference record, against its task's teacher in PyTorch."""
+    cards: list[Scorecard] = []
+    for reference in (r for r in records if r.role == "teacher" and r.format == "pytorch" and r.status == "ok"):
+        for record in records:
+            if record.task != reference.task or record is reference:
+                continue
+            retention = _ratio(record.score, reference.score) if record.score is not None else None
+            speedup = _ratio(p50(reference), p50(record))
+            compression = _ratio(reference.size_mb, record.size_mb)
+            train_cost = record.train["wall_s"] if record.train else None
+            if train_cost is None:
+                # An export costs no training itself; it inherits the training of its PyTorch model.
+                source = next(
+                    (r for r in records if r.task == record.task and r.model == record.model and r.train), None
+                )
+                train_cost = source.train["wall_s"] if source and source.train else None
+            cards.append(
+                Scorecard(
+                    task=record.task,
+                    teacher=reference.model,
+                    student=record.model,
+                    role=record.role,
+                    format=record.format,
+                    retention=_round(retention),
+                    speedup=_round(speedup),
+                    compression=_round(compression),
+                    train_cost_s=_round(train_cost),
+                    reuse_score=_round(reuse_score(retention, speedup, compression, record.status == "ok")),
+                    status=record.status,
+                    score=record.score,
+                    teacher_score=reference.score,
+                )
+            )
+    return cards
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def attach_scorecards(results: RunResults) -> RunResults:
+    """Compute the scorecards of a run and store them on it."""
+    results.scorecards = build_scorecards(results.records)
+    return results

@@ -1,0 +1,164 @@
+"""Load a task's raw train and eval splits from the built-in generator, local files or the Hub.
+
+Caps (``--max-train``, ``--max-eval``) keep a seeded random subset, so the same cap always
+selects the same examples whatever the file order, and a smaller cap is a subset of a larger one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+
+from tasks.errors import DataError
+from tasks.spec import BuiltinSource, HubSource, LocalSource, TaskSpec
+
+# Examples are selected with this seed whatever the training seed, so that changing the training
+# seed never changes which examples are evaluated.
+CAP_SEED = 0
+
+_FORMAT_BY_SUFFIX = {
+    ".jsonl": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".txt": "conll",
+    ".conll": "conll",
+}
+
+
+@dataclass(frozen=True)
+class RawSplits:
+    """The two splits of a task before tokenization, and where they came from."""
+
+    train: datasets.Dataset
+    eval: datasets.Dataset
+    train_origin: str
+    eval_origin: str
+
+
+def cap(dataset: datasets.Dataset, limit: int | None) -> datasets.Dataset:
+    """Keep a seeded random subset of at most ``limit`` rows (all rows when ``limit`` is None)."""
+    if limit is None or limit >= len(dataset):
+        return dataset
+    if limit <= 0:
+        raise DataError(f"a cap must be a positive number of examples, got {limit}")
+    return dataset.shuffle(seed=CAP_SEED).select(range(limit)).flatten_indices()
+
+
+def _read_conll(path: Path) -> datasets.Dataset:
+    """CoNLL column text: one token per line, the tag in the last column, blank lines between sentences."""
+    tokens: list[list[str]] = []
+    tags: list[list[str]] = []
+    current_tokens: list[str] = []
+    current_tags: list[str] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip()
+            if not line or line.startswith("-DOCSTART-"):
+                if current_tokens:
+                    tokens.append(current_tokens)
+                    tags.append(current_tags)
+                    current_tokens, current_tags = [], []
+                continue
+            columns = line.split()
+            if len(columns) < 2:
+                raise DataError(f"{path}:{number}: expected 'TOKEN ... TAG' columns, got {line[:60]!r}")
+            current_tokens.append(columns[0])
+            current_tags.append(columns[-1])
+    if current_tokens:
+        tokens.append(current_tokens)
+        tags.append(current_tags)
+    return datasets.Dataset.from_dict({"tokens": tokens, "ner_tags": tags})
+
+
+def read_local_file(path: Path, file_format: str = "auto") -> datasets.Dataset:
+    """Read one local data file into a Dataset; the format comes from the suffix unless given."""
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found")
+    if file_format == "auto":
+        file_format = _FORMAT_BY_SUFFIX.get(path.suffix.lower(), "")
+        if not file_format:
+            raise DataError(
+                f"{path}: cannot tell the format from the suffix {path.suffix!r}; "
+                f"allowed suffixes: {', '.join(_FORMAT_BY_SUFFIX)}"
+            )
+    if file_format == "conll":
+        return _read_conll(path)
+    builder = {"jsonl": "json", "json": "json", "csv": "csv", "tsv": "csv", "parquet": "parquet"}[file_format]
+    kwargs = {"delimiter": "\t"} if file_format == "tsv" else {}
+    try:
+        return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+    except Exception as exc:  # datasets raises many types for malformed files
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: cannot read as {file_format}: {message}") from None
+
+
+def _load_builtin(source: BuiltinSource) -> RawSplits:
+    from tasks.builtin import GENERATORS
+
+    if source.generator not in GENERATORS:
+        raise DataError(
+            f"data.generator: unknown built-in generator {source.generator!r}; allowed values: {', '.join(GENERATORS)}"
+        )
+    splits = GENERATORS[source.generator](source.train_size, source.eval_size, source.seed)
+    origin = f"builtin:{source.generator}(seed={source.seed})"
+    return RawSplits(
+        train=datasets.Dataset.from_list(splits["train"]),
+        eval=datasets.Dataset.from_list(splits["validation"]),
+        train_origin=f"{origin}/train",
+        eval_origin=f"{origin}/validation",
+    )
+
+
+def _load_local(source: LocalSource, data_dir: str | Path | None, task_name: str) -> RawSplits:
+    if data_dir is None:
+        raise DataError(f"task {task_name!r} reads local files: pass --data-dir (the folder holding {source.path}/)")
+    folder = Path(data_dir) / source.path
+    if not folder.is_dir():
+        raise DataError(f"{folder}: data folder for task {task_name!r} not found (check --data-dir)")
+    train_path, eval_path = folder / source.train, folder / source.eval
+    return RawSplits(
+        train=read_local_file(train_path, source.format),
+        eval=read_local_file(eval_path, source.format),
+        train_origin=str(train_path),
+        eval_origin=str(eval_path),
+    )
+
+
+def _load_hub(source: HubSource) -> RawSplits:
+    def load(split: str) -> datasets.Dataset:
+        try:
+            return datasets.load_dataset(source.id, source.config, split=split, revision=source.revision)
+        except Exception as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"hub dataset {source.id!r} split {split!r}: {message}") from None
+
+    origin = f"hub:{source.id}" + (f"/{source.config}" if source.config else "")
+    return RawSplits(load(source.train), load(source.eval), f"{origin}:{source.train}", f"{origin}:{source.eval}")
+
+
+def load_splits(
+    spec: TaskSpec,
+    data_dir: str | Path | None = None,
+    max_train: int | None = None,
+    max_eval: int | None = None,
+) -> RawSplits:
+    """Load and cap a task's train and eval splits; empty splits are an error."""
+    for flag, value in (("--max-train", max_train), ("--max-eval", max_eval)):
+        if value is not None and value <= 0:
+            raise DataError(f"{flag} must be a positive number of examples, got {value}")
+    source = spec.data
+    if isinstance(source, BuiltinSource):
+        raw = _load_builtin(source)
+    elif isinstance(source, LocalSource):
+        raw = _load_local(source, data_dir, spec.name)
+    else:
+        raw = _load_hub(source)
+    train, evaluation = cap(raw.train, max_train), cap(raw.eval, max_eval)
+    for name, split, origin in (("train", train, raw.train_origin), ("eval", evaluation, raw.eval_origin)):
+        if len(split) == 0:
+            raise DataError(f"{origin}: the {name} split of task {spec.name!r} is empty")
+    return RawSplits(train, evaluation, raw.train_origin, raw.eval_origin)

@@ -1,0 +1,84 @@
+"""The task-kind protocol: everything the runner needs to know about a kind of task.
+
+The runner calls these methods and never branches on the kind. A new kind is one module that
+implements :class:`TaskKind` and one line in :data:`tasks.kinds.KINDS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import datasets
+    import torch
+
+    from harness.backends import Predictor
+    from tasks.spec import DistillationConfig, TaskSpec
+
+
+@dataclass
+class EvalOutput:
+    """Predictions and references over an eval split, plus the raw outputs used for parity checks."""
+
+    predictions: list[Any]
+    references: list[Any]
+    raw_outputs: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class TaskKind:
+    """Base class of a task kind. Subclasses set the class attributes and implement the methods."""
+
+    name: ClassVar[str]
+    #: transformers class used to build a model with the right head, e.g. "AutoModelForSequenceClassification".
+    auto_class: ClassVar[str]
+    #: optimum export task, e.g. "text-classification".
+    onnx_task: ClassVar[str]
+    #: name of the metric in :mod:`tasks.metrics`.
+    metric: ClassVar[str]
+    #: the metrics that may be named as ``primary_metric``.
+    metric_keys: ClassVar[tuple[str, ...]]
+
+    def prepare_split(self, spec: TaskSpec, split: datasets.Dataset, origin: str, is_train: bool) -> datasets.Dataset:
+        """Check columns and values against the task definition; return canonical columns."""
+        raise NotImplementedError
+
+    def model_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
+        """Keyword arguments for ``from_pretrained`` that shape the head (labels, problem type)."""
+        raise NotImplementedError
+
+    def tokenize(self, spec: TaskSpec, tokenizer: Any, split: datasets.Dataset) -> datasets.Dataset:
+        """Turn canonical rows into model features (input ids, attention mask, labels)."""
+        raise NotImplementedError
+
+    def collator(self, tokenizer: Any, return_tensors: str = "pt") -> Any:
+        """The batch collator used in training and evaluation (dynamic padding)."""
+        raise NotImplementedError
+
+    def evaluate(
+        self, spec: TaskSpec, predictor: Predictor, features: datasets.Dataset, raw: datasets.Dataset, tokenizer: Any
+    ) -> EvalOutput:
+        """Run ``predictor`` over the eval split and decode its outputs into predictions."""
+        raise NotImplementedError
+
+    def metric_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
+        """Extra keyword arguments for the metric (e.g. the number of labels)."""
+        return {}
+
+    def distillation_terms(
+        self,
+        student_outputs: Any,
+        teacher_outputs: Any,
+        inputs: dict[str, torch.Tensor],
+        config: DistillationConfig,
+    ) -> dict[str, torch.Tensor]:
+        """Named, unweighted loss terms; the trainer weights them with ``config.weights``."""
+        raise NotImplementedError
+
+    def agreement(self, predictions_a: list[Any], predictions_b: list[Any]) -> float | None:
+        """How often two models predict the same thing (None where it is not meaningful)."""
+        if not predictions_a:
+            return None
+        return float(np.mean([a == b for a, b in zip(predictions_a, predictions_b, strict=True)]))

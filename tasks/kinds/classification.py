@@ -1,0 +1,134 @@
+"""Single-text (or text-pair) classification: sentiment, topic, paraphrase."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tasks.errors import DataError
+from tasks.kinds.base import EvalOutput, TaskKind
+from tasks.kinds.batching import forward_in_batches
+
+if TYPE_CHECKING:
+    import datasets
+
+    from harness.backends import Predictor
+    from tasks.spec import DistillationConfig, TaskSpec
+
+
+def resolve_label(value: Any, labels: list[str], origin: str, row: int, column: str) -> int:
+    """Map a label value (an index or a label name) to its index, or fail naming the value."""
+    if isinstance(value, bool) or value is None:
+        raise DataError(f"{origin}: row {row}: column {column!r} has label {value!r}; allowed: {labels}")
+    if isinstance(value, int | np.integer):
+        if 0 <= int(value) < len(labels):
+            return int(value)
+        raise DataError(
+            f"{origin}: row {row}: column {column!r} has label {value!r} outside the label list "
+            f"(0..{len(labels) - 1}: {labels})"
+        )
+    if isinstance(value, float) and not math.isnan(value) and value.is_integer() and 0 <= value < len(labels):
+        return int(value)
+    if isinstance(value, str):
+        if value in labels:
+            return labels.index(value)
+        if value.strip().lstrip("-").isdigit() and 0 <= int(value) < len(labels):
+            return int(value)
+    raise DataError(f"{origin}: row {row}: column {column!r} has label {value!r}; allowed: {labels}")
+
+
+def require_columns(split: datasets.Dataset, columns: dict[str, str], roles: tuple[str, ...], origin: str) -> None:
+    """Fail naming the file, the role and the missing column when a mapped column is absent."""
+    for role in roles:
+        column = columns.get(role, role)
+        if column not in split.column_names:
+            raise DataError(
+                f"{origin}: column {column!r} (columns.{role}) not found; the file has: {', '.join(split.column_names)}"
+            )
+
+
+class ClassificationKind(TaskKind):
+    """Sequence classification with a softmax head; KD on the logits."""
+
+    name = "classification"
+    auto_class = "AutoModelForSequenceClassification"
+    onnx_task = "text-classification"
+    metric = "classification"
+    metric_keys = ("accuracy", "f1", "f1_macro", "mcc")
+
+    def _labels(self, spec: TaskSpec) -> list[str]:
+        if not spec.labels:
+            raise DataError(f"task {spec.name!r}: field 'labels' is required for kind classification")
+        return spec.labels
+
+    def prepare_split(self, spec: TaskSpec, split: datasets.Dataset, origin: str, is_train: bool) -> datasets.Dataset:
+        import datasets as hf_datasets
+
+        labels = self._labels(spec)
+        has_pair = "text_pair" in spec.columns
+        roles = ("text", "label") + (("text_pair",) if has_pair else ())
+        require_columns(split, spec.columns, roles, origin)
+        text_col, label_col = spec.columns.get("text", "text"), spec.columns.get("label", "label")
+        texts = split[text_col]
+        pairs = split[spec.columns["text_pair"]] if has_pair else None
+        label_ids = [resolve_label(v, labels, origin, i, label_col) for i, v in enumerate(split[label_col])]
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise DataError(f"{origin}: row {i}: column {text_col!r} must be non-empty text, got {text!r}")
+        if is_train and len(set(label_ids)) < 2:
+            raise DataError(
+                f"{origin}: the training split has a single class ({labels[label_ids[0]]!r}); "
+                "a classifier needs at least two"
+            )
+        columns = {"text": texts, "label": label_ids}
+        if pairs is not None:
+            columns["text_pair"] = pairs
+        return hf_datasets.Dataset.from_dict(columns)
+
+    def model_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
+        labels = self._labels(spec)
+        return {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {label: i for i, label in enumerate(labels)},
+        }
+
+    def tokenize(self, spec: TaskSpec, tokenizer: Any, split: datasets.Dataset) -> datasets.Dataset:
+        def encode(batch: dict[str, list]) -> dict[str, list]:
+            pair = batch.get("text_pair")
+            encoded = tokenizer(batch["text"], pair, truncation=True, max_length=spec.max_length)
+            encoded["labels"] = batch["label"]
+            return encoded
+
+        return split.map(encode, batched=True, remove_columns=split.column_names, desc="tokenize")
+
+    def collator(self, tokenizer: Any, return_tensors: str = "pt") -> Any:
+        from transformers import DataCollatorWithPadding
+
+        return DataCollatorWithPadding(tokenizer, return_tensors=return_tensors)
+
+    def evaluate(
+        self, spec: TaskSpec, predictor: Predictor, features: datasets.Dataset, raw: datasets.Dataset, tokenizer: Any
+    ) -> EvalOutput:
+        outputs = forward_in_batches(predictor, features, self.collator(tokenizer, return_tensors="np"))
+        logits = np.stack([o["logits"] for o in outputs])
+        return EvalOutput(
+            predictions=logits.argmax(axis=-1).tolist(),
+            references=list(raw["label"]),
+            raw_outputs={"logits": logits},
+        )
+
+    def metric_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
+        return {"num_labels": len(self._labels(spec))}
+
+    def distillation_terms(
+        self, student_outputs: Any, teacher_outputs: Any, inputs: dict, config: DistillationConfig
+    ) -> dict:
+        from tasks.kinds.losses import hard_ce, kd_kl
+
+        return {
+            "hard_ce": hard_ce(student_outputs.logits, inputs["labels"]),
+            "kd_kl": kd_kl(student_outputs.logits, teacher_outputs.logits, config.temperature),
+        }

@@ -1,0 +1,10 @@
+"""Test-wide settings: offline, quiet, deterministic."""
+
+import os
+
+# Set before transformers/datasets are imported by any test: nothing may touch the Hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
