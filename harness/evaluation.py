@@ -44,11 +44,11 @@ def evaluate_predictor(
     output = kind.evaluate(spec, predictor, features, raw, tokenizer)
     eval_s = time.perf_counter() - start
     kwargs = kind.metric_kwargs(spec)
-    metrics = get_metric(kind.metric).compute(predictions=output.predictions, references=output.references, **kwargs)
+    metrics = get_metric(kind.metric_name(spec)).compute(predictions=output.predictions, references=output.references, **kwargs)
     metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float | np.floating)}
     score = metrics[spec.primary_metric]
     low, high = bootstrap_ci(
-        kind.metric,
+        kind.metric_name(spec),
         output.predictions,
         output.references,
         key=spec.primary_metric,

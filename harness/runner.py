@@ -114,11 +114,12 @@ class TaskRun:
         self.dir = run_dir / "artifacts" / spec.name
         self.teacher_name = options.teacher or self.suite.teacher
         self.teacher_source = resolve_model_source(self.teacher_name)
-        if spec.primary_metric not in self.kind.metric_keys:
+        if spec.primary_metric not in self.kind.metric_keys(spec):
             raise ReusebenchError(
                 f"task {spec.name!r}: field 'primary_metric': got {spec.primary_metric!r}; "
-                f"allowed values: {', '.join(self.kind.metric_keys)}"
+                f"allowed values: {', '.join(self.kind.metric_keys(spec))}"
             )
+        self.distillation_weights = self.kind.distillation_weights(spec)  # fail before any training
 
     # -- data -------------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -194,6 +195,7 @@ class TaskRun:
             self.train_features,
             self.spec.training,
             self.spec.distillation,
+            self.distillation_weights,
             self.dir / "work" / student.label,
             self.options.seed,
             self.options.device,
@@ -426,7 +428,9 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
             "python_platform": platform.platform(),
         },
     )
-    for spec in specs:
-        results.records.extend(TaskRun(spec, options, run_dir, environment).run())
+    # Every task is checked (kind, metric, loss terms, teacher path) before any training starts.
+    task_runs = [TaskRun(spec, options, run_dir, environment) for spec in specs]
+    for task_run in task_runs:
+        results.records.extend(task_run.run())
     results.wall_s = round(time.perf_counter() - start, 2)
     return results

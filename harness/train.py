@@ -164,11 +164,20 @@ def _make_distillation_trainer_class() -> type:
         eval mode without gradients.
         """
 
-        def __init__(self, *args: Any, teacher: Any, kind: TaskKind, distillation: DistillationConfig, **kwargs: Any):
+        def __init__(
+            self,
+            *args: Any,
+            teacher: Any,
+            kind: TaskKind,
+            distillation: DistillationConfig,
+            weights: dict[str, float],
+            **kwargs: Any,
+        ):
             super().__init__(*args, **kwargs)
             self.teacher = teacher.to(self.args.device).eval()
             self.kind = kind
             self.distillation = distillation
+            self.weights = weights
             self.term_totals: dict[str, float] = {}
 
         def compute_loss(self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None):
@@ -179,13 +188,13 @@ def _make_distillation_trainer_class() -> type:
             with torch.no_grad():
                 teacher_outputs = self.teacher(**model_inputs)
             terms = self.kind.distillation_terms(outputs, teacher_outputs, inputs, self.distillation)
-            unknown = set(self.distillation.weights) - set(terms)
+            unknown = set(self.weights) - set(terms)
             if unknown:
                 raise ConfigError(
                     f"distillation.weights: unknown loss term(s) {sorted(unknown)} for kind {self.kind.name!r}; "
                     f"allowed: {sorted(terms)}"
                 )
-            loss = sum(weight * terms[name] for name, weight in self.distillation.weights.items() if weight)
+            loss = sum(weight * terms[name] for name, weight in self.weights.items() if weight)
             for name, value in terms.items():
                 self.term_totals[name] = self.term_totals.get(name, 0.0) + float(value.detach())
             return (loss, outputs) if return_outputs else loss
@@ -201,6 +210,7 @@ def distill(
     train_features: Any,
     training: TrainingConfig,
     distillation: DistillationConfig,
+    weights: dict[str, float],
     work_dir: Path,
     seed: int,
     device: str = "cpu",
@@ -218,6 +228,7 @@ def distill(
         teacher=teacher,
         kind=kind,
         distillation=distillation,
+        weights=weights,
     )
     with _CostMeter() as meter:
         trainer.train()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from tasks.errors import ConfigError
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.classification import ClassificationKind
+from tasks.kinds.similarity import SimilarityKind
 
 KINDS: dict[str, type[TaskKind]] = {
     "classification": ClassificationKind,
+    "similarity": SimilarityKind,
 }
 
 

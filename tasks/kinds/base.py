@@ -36,10 +36,10 @@ class TaskKind:
     auto_class: ClassVar[str]
     #: optimum export task, e.g. "text-classification".
     onnx_task: ClassVar[str]
-    #: name of the metric in :mod:`tasks.metrics`.
-    metric: ClassVar[str]
-    #: the metrics that may be named as ``primary_metric``.
-    metric_keys: ClassVar[tuple[str, ...]]
+    #: the names of the distillation loss terms this kind computes.
+    loss_terms: ClassVar[tuple[str, ...]]
+    #: the distillation loss weights used when the task file gives none.
+    default_weights: ClassVar[dict[str, float]]
 
     def prepare_split(self, spec: TaskSpec, split: datasets.Dataset, origin: str, is_train: bool) -> datasets.Dataset:
         """Check columns and values against the task definition; return canonical columns."""
@@ -62,6 +62,27 @@ class TaskKind:
     ) -> EvalOutput:
         """Run ``predictor`` over the eval split and decode its outputs into predictions."""
         raise NotImplementedError
+
+    def metric_name(self, spec: TaskSpec) -> str:
+        """The metric of :mod:`tasks.metrics` that scores this task."""
+        raise NotImplementedError
+
+    def metric_keys(self, spec: TaskSpec) -> tuple[str, ...]:
+        """The metric values that may be named as ``primary_metric``."""
+        raise NotImplementedError
+
+    def distillation_weights(self, spec: TaskSpec) -> dict[str, float]:
+        """The task file's loss weights, or this kind's defaults; unknown term names are an error."""
+        from tasks.errors import ConfigError
+
+        weights = dict(spec.distillation.weights or self.default_weights)
+        unknown = sorted(set(weights) - set(self.loss_terms))
+        if unknown:
+            raise ConfigError(
+                f"task {spec.name!r}: field 'distillation.weights': unknown loss term(s) {unknown}; "
+                f"allowed values for kind {self.name}: {', '.join(self.loss_terms)}"
+            )
+        return weights
 
     def metric_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
         """Extra keyword arguments for the metric (e.g. the number of labels)."""

@@ -55,8 +55,15 @@ class ClassificationKind(TaskKind):
     name = "classification"
     auto_class = "AutoModelForSequenceClassification"
     onnx_task = "text-classification"
-    metric = "classification"
-    metric_keys = ("accuracy", "f1", "f1_macro", "mcc")
+    loss_terms = ("hard_ce", "kd_kl")
+    # torchdistill's official GLUE KD recipe: KDLoss with alpha 0.9 on the hard loss, temperature 3.
+    default_weights = {"hard_ce": 0.9, "kd_kl": 0.1}
+
+    def metric_name(self, spec: TaskSpec) -> str:
+        return "classification"
+
+    def metric_keys(self, spec: TaskSpec) -> tuple[str, ...]:
+        return ("accuracy", "f1", "f1_macro", "mcc")
 
     def _labels(self, spec: TaskSpec) -> list[str]:
         if not spec.labels:
