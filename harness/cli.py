@@ -38,6 +38,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="reusebench", description="How reusable is this model? Measured.")
@@ -53,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-train", type=_positive_int, help="cap the training examples (seeded subset)")
     run.add_argument("--max-eval", type=_positive_int, help="cap the eval examples (seeded subset)")
     run.add_argument("--out", help="run directory (default: runs/<run-id>)")
+    run.add_argument("--db", help="results store: SQLAlchemy URL or SQLite path (default: $REUSEBENCH_DB or the data dir)")
     run.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--threads", type=_positive_int, help="threads for training and evaluation (default: all cores)")
@@ -64,8 +75,32 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="validate a task or suite definition")
     validate.add_argument("file")
 
-    report = commands.add_parser("report", help="render a run's scorecard again")
+    report = commands.add_parser("report", help="render a run's scorecard.md and report.html again")
     report.add_argument("run_dir")
+
+    board = commands.add_parser("leaderboard", help="import runs into the results store and build the static site")
+    board.add_argument("--db", help="results store: any SQLAlchemy URL or a SQLite file path "
+                                    "(default: $REUSEBENCH_DB, else sqlite:///<data dir>/reusebench/results.db)")
+    board.add_argument("--add", action="append", default=[], metavar="RESULTS_JSON",
+                       help="a results.json (or run directory) to import first; repeatable; idempotent")
+    board.add_argument("--out", default="leaderboard-site", help="site folder (default: leaderboard-site)")
+
+    compare = commands.add_parser("compare", help="compare two runs; exit 1 on a regression")
+    compare.add_argument("baseline", help="baseline run directory or results.json")
+    compare.add_argument("candidate", help="candidate run directory or results.json")
+    compare.add_argument("--max-score-drop", type=_non_negative_float, default=0.01, metavar="X",
+                         help="largest allowed significant drop of the primary score, absolute (default 0.01)")
+    compare.add_argument("--max-latency-increase", type=_non_negative_float, default=0.10, metavar="Y",
+                         help="largest allowed p50 latency increase beyond the baseline's p90, relative (default 0.10)")
+    compare.add_argument("--allow-missing", action="store_true",
+                         help="a baseline record missing from the candidate is not a regression")
+    compare.add_argument("--markdown", metavar="FILE",
+                         help="also write the verdict as Markdown (e.g. \"$GITHUB_STEP_SUMMARY\")")
+
+    history = commands.add_parser("history", help="a task's trend over the stored runs")
+    history.add_argument("task")
+    history.add_argument("--db", help="results store URL (default as for 'leaderboard')")
+    history.add_argument("--out", metavar="FILE.html", help="also write an HTML page with plots")
     return parser
 
 
@@ -98,6 +133,7 @@ def _prepare_run_dir(out: str | None, run_id: str) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.results import save_results
     from harness.runner import RunOptions, new_run_id, run
+    from reports.html import write_report
     from reports.markdown import render_scorecard_md
     from reports.scorecard import attach_scorecards
     from tasks.registry import get_suite
@@ -125,9 +161,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     save_results(results, run_dir / "results.json")
     markdown = render_scorecard_md(results)
     (run_dir / "scorecard.md").write_text(markdown, encoding="utf-8")
+    report = write_report(results, run_dir)
     print(markdown)
-    print(f"results: {run_dir / 'results.json'}")
+    print(f"results: {run_dir / 'results.json'}\nreport: {report}")
+    _store_run(results, args.db)
     return EXIT_OK
+
+
+def _store_run(results: object, db: str | None) -> None:
+    """Add a finished run to the results store; a store problem is a warning, the run's files stay."""
+    from leaderboard.store import record_run
+
+    try:
+        record_run(results, db)
+    except Exception as exc:  # the run's files are already written: never fail the run over the store
+        print(f"reusebench: warning: run not added to the results store: {exc}", file=sys.stderr)
+    else:
+        log.info("stored run %s in the results store", getattr(results, "run_id", "?"))
 
 
 def cmd_tasks(_: argparse.Namespace) -> int:
@@ -159,19 +209,83 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.results import load_results
+    from reports.html import write_report
     from reports.markdown import render_scorecard_md
     from reports.scorecard import attach_scorecards
 
     results = attach_scorecards(load_results(args.run_dir))
     markdown = render_scorecard_md(results)
     run_dir = Path(args.run_dir)
-    if run_dir.is_dir():
-        (run_dir / "scorecard.md").write_text(markdown, encoding="utf-8")
     print(markdown)
+    if run_dir.is_dir():  # a run directory gets its files rendered again; a bare results.json only prints
+        (run_dir / "scorecard.md").write_text(markdown, encoding="utf-8")
+        print(f"report: {write_report(results, run_dir)}")
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "validate": cmd_validate, "report": cmd_report}
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from leaderboard.site import build_site
+    from leaderboard.store import Store
+    from reports.inputs import load_run
+
+    runs = [load_run(path) for path in args.add]  # every file is checked before anything is stored
+    with Store(args.db) as store:
+        for outcome in store.import_runs(runs):
+            where = "" if outcome.stored_run_id == outcome.source_run_id else f" as {outcome.stored_run_id}"
+            print(f"{outcome.status}: run {outcome.source_run_id}{where}")
+        stored = store.load_runs()
+        files = build_site(stored, args.out, db_label=store.url)
+    print(f"leaderboard: {files.index} ({len(stored)} runs, {len(files.task_pages)} task pages), "
+          f"{files.csv.name}, {files.markdown.name}")
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from reports.compare import Thresholds, compare_runs, render_markdown
+    from reports.inputs import load_run
+
+    baseline, candidate = load_run(args.baseline), load_run(args.candidate)
+    if not baseline.records:
+        raise ReusebenchError(f"{args.baseline}: the baseline has no records to compare")
+    thresholds = Thresholds(args.max_score_drop, args.max_latency_increase)
+    comparison = compare_runs(baseline, candidate, thresholds, allow_missing=args.allow_missing)
+    markdown = render_markdown(comparison)
+    if args.markdown:
+        try:
+            Path(args.markdown).write_text(markdown, encoding="utf-8")
+        except OSError as exc:
+            raise ReusebenchError(f"--markdown {args.markdown}: cannot write: {exc.strerror or exc}") from None
+    print(markdown)
+    return EXIT_FAILURE if comparison.regressed else EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from leaderboard.history import render_history_html, render_history_markdown, task_history
+    from leaderboard.store import Store
+    from reports.page import write_text_atomic
+
+    with Store(args.db) as store:
+        rows = task_history(store, args.task)
+    print(render_history_markdown(args.task, rows))
+    if args.out:
+        out = Path(args.out)
+        try:
+            write_text_atomic(out, render_history_html(args.task, rows))
+        except OSError as exc:
+            raise ReusebenchError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+        print(f"history: {out}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "tasks": cmd_tasks,
+    "validate": cmd_validate,
+    "report": cmd_report,
+    "leaderboard": cmd_leaderboard,
+    "compare": cmd_compare,
+    "history": cmd_history,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -147,7 +147,9 @@ class TaskRun:
     def train_teacher(self) -> Variant:
         """Fine-tune the teacher on the task."""
         log.info("[%s] fine-tuning teacher %s", self.spec.name, self.teacher_name)
-        model = load_model_for_kind(self.teacher_source, self.kind.auto_class, self.kind.model_kwargs(self.spec))
+        model = self.kind.build_model(self.teacher_source, self.spec) or load_model_for_kind(
+            self.teacher_source, self.kind.auto_class, self.kind.model_kwargs(self.spec)
+        )
         cost = fine_tune(
             model,
             self.kind,
@@ -176,23 +178,30 @@ class TaskRun:
         if student.model:
             source = resolve_model_source(student.model)
             return load_model_for_kind(source, self.kind.auto_class, self.kind.model_kwargs(self.spec))
-        teacher_layers = getattr(self.teacher_model.config, "num_hidden_layers", None)
+        config = self.teacher_model.config
+        # Encoder-decoders keep their depth in the encoder's sub-configuration.
+        teacher_layers = getattr(config, "num_hidden_layers", None) or getattr(
+            getattr(config, "encoder", None), "num_hidden_layers", None
+        )
         if teacher_layers is None:
             raise ModelError(f"{self.teacher_name}: config has no num_hidden_layers; use a 'model=' student")
         layers = list(student.layers) if student.layers else spread_layers(teacher_layers, student.layer_count or 1)
         # Initialised from the *fine-tuned* teacher: its layers and task head are the best start.
-        return build_layer_student(self.teacher_model, layers)
+        return self.kind.build_student(self.teacher_model, layers) or build_layer_student(self.teacher_model, layers)
 
     def train_student(self, student: StudentSpec, teacher: Variant) -> Variant:
         """Build a student and distill the fine-tuned teacher into it."""
         log.info("[%s] distilling student %s", self.spec.name, student.text)
         model = self._student_model(student)
+        features = self.kind.distillation_features(
+            self.spec, self.teacher_model, self.tokenizer, self.train_raw, self.train_features
+        )
         cost = distill(
             model,
             self.teacher_model,
             self.kind,
             self.tokenizer,
-            self.train_features,
+            features,
             self.spec.training,
             self.spec.distillation,
             self.distillation_weights,
@@ -220,7 +229,7 @@ class TaskRun:
         root = variant.pytorch_dir.parent
         if "onnx" in formats or "onnx-int8" in formats:
             try:
-                export_onnx(variant.pytorch_dir, root / "onnx", self.kind.onnx_task)
+                export_onnx(variant.pytorch_dir, root / "onnx", self.kind.onnx_export_task(self.spec, variant.pytorch_dir))
                 copy_side_files(variant.pytorch_dir, root / "onnx")
                 variant.format_dirs["onnx"] = root / "onnx"
             except ReusebenchError as exc:

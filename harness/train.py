@@ -183,7 +183,7 @@ def _make_distillation_trainer_class() -> type:
         def compute_loss(self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None):
             import torch
 
-            model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
+            model_inputs = {k: v for k, v in inputs.items() if k not in self.kind.label_keys}
             outputs = model(**model_inputs)
             with torch.no_grad():
                 teacher_outputs = self.teacher(**model_inputs)

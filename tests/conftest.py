@@ -8,3 +8,9 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+# Runs made by tests go to a throw-away results store, never the user's.
+if "REUSEBENCH_DB" not in os.environ:
+    import tempfile
+
+    os.environ["REUSEBENCH_DB"] = "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="reusebench-test-db-"), "results.db")

@@ -36,10 +36,33 @@ class TaskKind:
     auto_class: ClassVar[str]
     #: optimum export task, e.g. "text-classification".
     onnx_task: ClassVar[str]
+    #: the batch keys that hold targets (removed before the model's forward pass when distilling).
+    label_keys: ClassVar[tuple[str, ...]] = ("labels",)
     #: the names of the distillation loss terms this kind computes.
     loss_terms: ClassVar[tuple[str, ...]]
     #: the distillation loss weights used when the task file gives none.
     default_weights: ClassVar[dict[str, float]]
+
+    def build_model(self, source: str, spec: TaskSpec) -> Any | None:
+        """Build the teacher from ``source`` when the kind needs more than ``auto_class``; None lets the
+        harness load ``auto_class`` with :meth:`model_kwargs` (the usual case)."""
+        return None
+
+    def build_student(self, teacher: Any, layers: list[int]) -> Any | None:
+        """A student keeping ``layers`` of the fine-tuned teacher; None lets the harness cut the
+        teacher's single layer stack (encoder-only and decoder-only models)."""
+        return None
+
+    def onnx_export_task(self, spec: TaskSpec, model: Any) -> str:
+        """The optimum export task for this trained model (some kinds depend on the architecture)."""
+        return self.onnx_task
+
+    def distillation_features(
+        self, spec: TaskSpec, teacher: Any, tokenizer: Any, train_raw: datasets.Dataset, train_features: datasets.Dataset
+    ) -> datasets.Dataset:
+        """The features a student is distilled on (the training features, unless e.g. sequence-level
+        KD replaces the targets by the teacher's own outputs)."""
+        return train_features
 
     def prepare_split(self, spec: TaskSpec, split: datasets.Dataset, origin: str, is_train: bool) -> datasets.Dataset:
         """Check columns and values against the task definition; return canonical columns."""

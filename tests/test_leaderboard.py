@@ -1,0 +1,219 @@
+"""Ranking with ties, the static site (files, escaping) and ``reusebench history``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from fixture_runs import FIXTURE, rename_model, rename_task, scale_students, variant, write_run
+
+from harness.cli import main
+from harness.results import RunResults
+from leaderboard.ranking import Entry, latest_entries, overall_ranking, rank_entries
+from leaderboard.site import build_site, task_slug
+
+STUDENT = "all-MiniLM-L6-v2-layers3"
+XSS = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
+
+
+def entry(name: str, score: float, low: float, high: float, task: str = "t", fmt: str = "onnx") -> Entry:
+    return Entry(
+        task=task,
+        model=name,
+        role="student",
+        format=fmt,
+        teacher="T",
+        run_id="r",
+        created_at="c",
+        primary_metric="accuracy",
+        score=score,
+        ci_low=low,
+        ci_high=high,
+        has_ci=True,
+        p50_ms=1.0,
+        size_mb=1.0,
+        retention=None,
+        reuse_score=None,
+    )
+
+
+def test_rank_is_one_plus_the_entries_significantly_better():
+    ranked = rank_entries(
+        [
+            entry("c", 0.74, 0.70, 0.78),
+            entry("a", 0.85, 0.80, 0.90),
+            entry("b", 0.80, 0.75, 0.85),
+            entry("d", 0.50, 0.45, 0.55),
+        ]
+    )
+    assert [(e.model, e.rank, e.position) for e in ranked] == [
+        ("a", 1, 1),
+        ("b", 1, 2),
+        ("c", 2, 3),
+        ("d", 4, 4),
+    ]
+    by = {e.model: e for e in ranked}
+    assert by["a"].tied_with == ["b (onnx)"]  # a and c do not overlap: no tie, though both tie with b
+    assert by["b"].tied_with == ["a (onnx)", "c (onnx)"]
+    assert not by["d"].tied
+
+
+def test_entries_without_ci_tie_only_on_equal_scores():
+    e1, e2 = entry("x", 0.8, 0.8, 0.8), entry("y", 0.8, 0.8, 0.8)
+    e3 = entry("z", 0.7, 0.7, 0.7)
+    ranked = rank_entries([e1, e2, e3])
+    assert [e.rank for e in ranked] == [1, 1, 3] and ranked[0].tied and not ranked[2].tied
+
+
+def test_overall_rank_is_the_mean_task_rank_with_coverage_first():
+    per_task = {
+        "t1": rank_entries(
+            [
+                entry("a", 0.9, 0.88, 0.92, "t1"),
+                entry("b", 0.5, 0.48, 0.52, "t1"),
+                entry("only-t1", 0.6, 0.58, 0.62, "t1"),
+            ]
+        ),
+        "t2": rank_entries([entry("a", 0.5, 0.48, 0.52, "t2"), entry("b", 0.9, 0.88, 0.92, "t2")]),
+    }
+    overall = overall_ranking(per_task)
+    assert [(o.model, o.mean_rank, o.tasks_covered, o.rank) for o in overall] == [
+        ("a", 1.5, 2, 1),
+        ("b", 2.0, 2, 2),
+        ("only-t1", 2.0, 1, 3),
+    ]
+    per_task["t2"] = rank_entries([entry("a", 0.9, 0.8, 1.0, "t2"), entry("b", 0.9, 0.8, 1.0, "t2")])
+    per_task["t1"] = rank_entries([entry("a", 0.9, 0.8, 1.0, "t1"), entry("b", 0.9, 0.8, 1.0, "t1")])
+    overall = overall_ranking(per_task)
+    assert [o.rank for o in overall] == [1, 1] and overall[0].tied_with == ["b (onnx)"]
+
+
+def test_the_latest_run_supersedes_older_entries():
+    old = RunResults.model_validate(
+        variant(lambda d: None, run_id="old", created_at="2020-01-01T00:00:00+00:00")
+    )
+    new = RunResults.model_validate(variant(scale_students(score=0.5), run_id="new"))
+    entries = latest_entries([new, old])["tiny-sentiment"]
+    assert len(entries) == 5 and {e.run_id for e in entries} == {"new"}
+    assert {e.score for e in entries if e.role == "student"} == {0.3625, 0.36}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A store with three runs (two tasks, one with a degraded student, one with hostile names) and its site."""
+    tmp_path = tmp_path_factory.mktemp("site")
+    second = write_run(
+        tmp_path / "second",
+        variant(rename_task("sst2-like"), run_id="second", created_at="2026-12-01T00:00:00+00:00"),
+    )
+    hostile = write_run(
+        tmp_path / "hostile",
+        variant(
+            lambda d: (
+                rename_model(STUDENT, XSS)(d),
+                rename_task(IMG)(d),
+                scale_students(score=0.5)(d),
+                d["records"][1].update(model='=HYPERLINK("http://x")|pipe'),
+            ),
+            run_id="<b>hostile</b>",
+            created_at="2026-12-02T00:00:00+00:00",
+        ),
+    )
+    out = tmp_path / "site"
+    db = f"sqlite:///{tmp_path / 'lb.db'}"
+    assert (
+        main(
+            [
+                "leaderboard",
+                "--db",
+                db,
+                "--add",
+                str(FIXTURE),
+                "--add",
+                str(second),
+                "--add",
+                str(hostile),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    return out, db
+
+
+def test_site_files_exist_with_ranks_ties_and_plots(site):
+    out, _ = site
+    pages = sorted(p.name for p in out.glob("task-*.html"))
+    assert len(pages) == 3 and all(re.fullmatch(r"task-[a-z0-9-]+-[0-9a-f]{6}\.html", p) for p in pages)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for name in pages:
+        assert f'href="{name}"' in index
+    assert "Overall ranking" in index and "How reusable is each model?" in index and "<svg" in index
+    assert 'class="sortable"' in index and 'class="filter"' in index
+    task_page = (out / f"{task_slug('tiny-sentiment')}.html").read_text(encoding="utf-8")
+    assert task_page.count("<svg") == 2 and "Pareto front" in task_page
+    assert ">1=<" in task_page and "≈ " in task_page  # the five entries all overlap: a statistical tie
+    md_text = (out / "leaderboard.md").read_text(encoding="utf-8")
+    assert "## Overall" in md_text and "## tiny-sentiment" in md_text and "| 1= |" in md_text
+    rows = list(csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text(encoding="utf-8"))))
+    assert len(rows) == 15 and {r["task"] for r in rows} >= {"tiny-sentiment", "sst2-like"}
+    tiny = [r for r in rows if r["task"] == "tiny-sentiment"]
+    assert [int(r["rank"]) for r in tiny] == [1] * 5 and all(r["tied_with"] for r in tiny)
+
+
+def test_hostile_names_are_escaped_everywhere(site):
+    out, _ = site
+    for page in out.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert XSS not in text and "<img src=x" not in text and "<b>hostile</b>" not in text, page.name
+    task_page = (out / f"{task_slug(IMG)}.html").read_text(encoding="utf-8")
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in task_page
+        and "&lt;img src=x onerror=alert(1)&gt;" in task_page
+    )
+    md_text = (out / "leaderboard.md").read_text(encoding="utf-8")
+    assert XSS not in md_text and "&lt;script&gt;" in md_text and "\\|pipe" in md_text
+    csv_text = (out / "leaderboard.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert any(r["model"].startswith("'=HYPERLINK") for r in rows)
+    assert not any(r["model"].startswith("=") for r in rows)
+
+
+def test_an_empty_store_builds_an_empty_site(tmp_path, capsys):
+    out = tmp_path / "site"
+    assert main(["leaderboard", "--db", f"sqlite:///{tmp_path / 'e.db'}", "--out", str(out)]) == 0
+    assert "holds no runs yet" in (out / "index.html").read_text(encoding="utf-8")
+    assert (out / "leaderboard.csv").read_text().startswith("task,rank,")
+
+
+def test_history_shows_a_tasks_trend(site, tmp_path, capsys):
+    _, db = site
+    extra = write_run(
+        tmp_path / "later",
+        variant(scale_students(score=0.9), run_id="later", created_at="2027-01-01T00:00:00+00:00"),
+    )
+    assert main(["leaderboard", "--db", db, "--add", str(extra), "--out", str(tmp_path / "site2")]) == 0
+    capsys.readouterr()
+    page = tmp_path / "history.html"
+    assert main(["history", "tiny-sentiment", "--db", db, "--out", str(page)]) == 0
+    text = capsys.readouterr().out
+    assert text.index("| run |") < text.index("| later |") and "0.6525" in text  # 0.725 × 0.9, newest last
+    html_text = page.read_text(encoding="utf-8")
+    assert html_text.count("<svg") == 2 and "History of task tiny-sentiment" in html_text
+
+
+def test_history_of_an_unknown_task_is_bad_input(site, capsys):
+    _, db = site
+    assert main(["history", "tiny-sentimnt", "--db", db]) == 2
+    assert "did you mean 'tiny-sentiment'" in capsys.readouterr().err
+
+
+def test_build_site_refuses_a_file_as_out(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(Exception, match="--out"):
+        build_site([], blocker)
