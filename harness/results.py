@@ -93,6 +93,7 @@ def write_json_atomic(path: Path, payload: Any) -> None:
             json.dump(payload, handle, indent=2, allow_nan=False, default=str)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -113,11 +114,13 @@ def load_results(path: str | Path) -> RunResults:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ReusebenchError(f"{path}: results file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, huge integers
         raise ReusebenchError(f"{path}: not a readable results file: {exc}") from None
+    except RecursionError:
+        raise ReusebenchError(f"{path}: not a readable results file: nested too deeply") from None
     if not isinstance(data, dict) or "records" not in data or "schema_version" not in data:
         raise ReusebenchError(f"{path}: not a reusebench results file (no 'schema_version'/'records')")
-    if data["schema_version"] != SCHEMA_VERSION:
+    if type(data["schema_version"]) is not int or data["schema_version"] != SCHEMA_VERSION:
         raise ReusebenchError(
             f"{path}: schema_version {data['schema_version']!r} is not supported (expected {SCHEMA_VERSION})"
         )

@@ -6,6 +6,7 @@ on the kind. Each stage writes its artifacts under ``RUN_DIR/artifacts/<task>/<m
 
 from __future__ import annotations
 
+import errno
 import logging
 import platform
 import shutil
@@ -25,6 +26,7 @@ from harness.models import (
     DEFAULT_TEACHER,
     StudentSpec,
     build_layer_student,
+    check_model,
     load_model_for_kind,
     load_tokenizer,
     parse_student,
@@ -61,6 +63,8 @@ class RunOptions:
     progress: bool = True
     bootstrap_resamples: int = 1000
     threads: int | None = None
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
 
 
 @dataclass
@@ -75,6 +79,15 @@ class Variant:
     lineage: Lineage
     format_dirs: dict[str, Path] = field(default_factory=dict)
     format_errors: dict[str, str] = field(default_factory=dict)
+
+
+def _write_error(exc: OSError, target: Path, kept: Path) -> ReusebenchError:
+    """A one-line error for an export that could not be written (disk full, read-only disk...)."""
+    hint = "; free some space and run again" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return ReusebenchError(
+        f"{exc.filename or target}: cannot write the export: {exc.strerror or exc}{hint} "
+        f"(the trained model in {kept} is kept)"
+    )
 
 
 def new_run_id() -> str:
@@ -113,13 +126,46 @@ class TaskRun:
         self.environment = environment
         self.dir = run_dir / "artifacts" / spec.name
         self.teacher_name = options.teacher or self.suite.teacher
-        self.teacher_source = resolve_model_source(self.teacher_name)
+        self.teacher_source = resolve_model_source(self.teacher_name, allow_pickle=options.allow_pickle)
         if spec.primary_metric not in self.kind.metric_keys(spec):
             raise ReusebenchError(
                 f"task {spec.name!r}: field 'primary_metric': got {spec.primary_metric!r}; "
                 f"allowed values: {', '.join(self.kind.metric_keys(spec))}"
             )
         self.distillation_weights = self.kind.distillation_weights(spec)  # fail before any training
+        self.students = [parse_student(text) for text in options.students or self.suite.students]
+        self._check_models()
+        self.prepared = False
+
+    def _check_models(self) -> None:
+        """Check the teacher and every ``model=`` student against the task from their configs alone
+        (head, labels, max_length, student depth, ONNX support), before any training."""
+        kind_type = type(self.kind)
+        custom_model = kind_type.build_model is not TaskKind.build_model
+        wants_onnx = bool({"onnx", "onnx-int8"} & set(self.suite.formats))
+        onnx_task = self.kind.onnx_task if kind_type.onnx_export_task is TaskKind.onnx_export_task else None
+        model_kwargs = self.kind.model_kwargs(self.spec)
+        check_model(
+            self.teacher_source,
+            None if custom_model else self.kind.auto_class,
+            model_kwargs,
+            max_length=self.spec.max_length,
+            students=[s for s in self.students if not s.model],
+            onnx_task=onnx_task if wants_onnx and not custom_model else None,
+            trust_remote_code=self.options.trust_remote_code,
+        )
+        for student in self.students:
+            if student.model:
+                source = resolve_model_source(student.model, allow_pickle=self.options.allow_pickle)
+                check_model(
+                    source,
+                    self.kind.auto_class,
+                    model_kwargs,
+                    max_length=self.spec.max_length,
+                    onnx_task=onnx_task if wants_onnx else None,
+                    trust_remote_code=self.options.trust_remote_code,
+                    what="student",
+                )
 
     # -- data -------------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -128,9 +174,10 @@ class TaskRun:
         self.train_raw = self.kind.prepare_split(self.spec, raw.train, raw.train_origin, is_train=True)
         self.eval_raw = self.kind.prepare_split(self.spec, raw.eval, raw.eval_origin, is_train=False)
         self.origins = {"train": raw.train_origin, "eval": raw.eval_origin}
-        self.tokenizer = load_tokenizer(self.teacher_source)
+        self.tokenizer = load_tokenizer(self.teacher_source, trust_remote_code=self.options.trust_remote_code)
         self.train_features = self.kind.tokenize(self.spec, self.tokenizer, self.train_raw)
         self.eval_features = self.kind.tokenize(self.spec, self.tokenizer, self.eval_raw)
+        self.prepared = True
         log.info(
             "[%s] data: %d train / %d eval examples (%s)",
             self.spec.name,
@@ -147,8 +194,13 @@ class TaskRun:
     def train_teacher(self) -> Variant:
         """Fine-tune the teacher on the task."""
         log.info("[%s] fine-tuning teacher %s", self.spec.name, self.teacher_name)
+        seed_everything(self.options.seed)  # the new task head's initial weights come from this seed
         model = self.kind.build_model(self.teacher_source, self.spec) or load_model_for_kind(
-            self.teacher_source, self.kind.auto_class, self.kind.model_kwargs(self.spec)
+            self.teacher_source,
+            self.kind.auto_class,
+            self.kind.model_kwargs(self.spec),
+            trust_remote_code=self.options.trust_remote_code,
+            allow_pickle=self.options.allow_pickle,
         )
         cost = fine_tune(
             model,
@@ -176,8 +228,14 @@ class TaskRun:
 
     def _student_model(self, student: StudentSpec) -> Any:
         if student.model:
-            source = resolve_model_source(student.model)
-            return load_model_for_kind(source, self.kind.auto_class, self.kind.model_kwargs(self.spec))
+            source = resolve_model_source(student.model, allow_pickle=self.options.allow_pickle)
+            return load_model_for_kind(
+                source,
+                self.kind.auto_class,
+                self.kind.model_kwargs(self.spec),
+                trust_remote_code=self.options.trust_remote_code,
+                allow_pickle=self.options.allow_pickle,
+            )
         config = self.teacher_model.config
         # Encoder-decoders keep their depth in the encoder's sub-configuration.
         teacher_layers = getattr(config, "num_hidden_layers", None) or getattr(
@@ -192,6 +250,7 @@ class TaskRun:
     def train_student(self, student: StudentSpec, teacher: Variant) -> Variant:
         """Build a student and distill the fine-tuned teacher into it."""
         log.info("[%s] distilling student %s", self.spec.name, student.text)
+        seed_everything(self.options.seed)
         model = self._student_model(student)
         features = self.kind.distillation_features(
             self.spec, self.teacher_model, self.tokenizer, self.train_raw, self.train_features
@@ -235,6 +294,8 @@ class TaskRun:
             except ReusebenchError as exc:
                 variant.format_errors["onnx"] = str(exc)
                 log.warning("[%s] %s", self.spec.name, exc)
+            except OSError as exc:  # disk full, read-only disk: stop the run, keep what is trained
+                raise _write_error(exc, root / "onnx", variant.pytorch_dir) from None
         wants_int8 = "onnx-int8" in formats and variant.role in self.suite.int8_roles
         if wants_int8 and "onnx" in variant.format_dirs:
             try:
@@ -242,6 +303,8 @@ class TaskRun:
                 variant.format_dirs["onnx-int8"] = root / "onnx-int8"
             except ReusebenchError as exc:
                 variant.format_errors["onnx-int8"] = str(exc)
+            except OSError as exc:
+                raise _write_error(exc, root / "onnx-int8", variant.pytorch_dir) from None
         if "onnx" not in formats:
             variant.format_dirs.pop("onnx", None)
 
@@ -303,11 +366,12 @@ class TaskRun:
 
     def run(self) -> list[Record]:
         """All stages of this task; returns one record per (model, format)."""
-        self.prepare_data()
+        if not self.prepared:
+            self.prepare_data()
         teacher = self.train_teacher()
         variants = [teacher]
-        for text in self.options.students or self.suite.students:
-            variants.append(self.train_student(parse_student(text), teacher))
+        for student in self.students:
+            variants.append(self.train_student(student, teacher))
         for variant in variants:
             log.info("[%s] exporting %s", self.spec.name, variant.name)
             self.export(variant)
@@ -400,6 +464,13 @@ class TaskRun:
         )
 
 
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch so that a model built next is the same in every run."""
+    from transformers import set_seed
+
+    set_seed(seed)
+
+
 def resolve_tasks(options: RunOptions) -> list[TaskSpec]:
     """The task specs of the run: ``--tasks`` when given, else the suite's."""
     return [get_task(name) for name in (options.tasks or options.suite.tasks)]
@@ -437,8 +508,10 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
             "python_platform": platform.platform(),
         },
     )
-    # Every task is checked (kind, metric, loss terms, teacher path) before any training starts.
+    # Every task is checked (kind, metric, loss terms, students, teacher path and config) before any training.
     task_runs = [TaskRun(spec, options, run_dir, environment) for spec in specs]
+    for task_run in task_runs:  # every task's data too: a bad file in the last task fails before the first trains
+        task_run.prepare_data()
     for task_run in task_runs:
         results.records.extend(task_run.run())
     results.wall_s = round(time.perf_counter() - start, 2)
