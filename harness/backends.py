@@ -7,8 +7,9 @@ the same predictors, so a metric and a latency always describe the same code pat
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -115,10 +116,152 @@ class OnnxPredictor:
         return dict(zip(self.output_names, outputs, strict=True))
 
 
+# -- generation --------------------------------------------------------------------------------
+# Folders of generation models: the harness tells them apart from encoder heads by their files and config,
+# so that evaluation and the latency worker load them without being told the task kind.
+ONNX_ENCODER_FILE = "encoder_model.onnx"
+ONNX_MERGED_DECODER_FILE = "decoder_model_merged.onnx"
+ONNX_DECODER_WITH_PAST_FILE = "decoder_with_past_model.onnx"
+CAUSAL_LM_SUFFIXES = ("ForCausalLM", "LMHeadModel")
+DEFAULT_MAX_NEW_TOKENS = 32
+
+
+def _config_dict(model_dir: str | Path) -> dict:
+    try:
+        return json.loads((Path(model_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def generation_family(model_dir: str | Path) -> str | None:
+    """``"seq2seq"`` or ``"causal"`` for a folder holding a generation model (any format), else None.
+
+    Seq2seq: an ONNX encoder file, or ``is_encoder_decoder`` in config.json (BERT2BERT, T5, BART); causal: a
+    ``*ForCausalLM`` / ``*LMHeadModel`` architecture (GPT-2 and the like).
+    """
+    config = _config_dict(model_dir)
+    if (Path(model_dir) / ONNX_ENCODER_FILE).is_file() or config.get("is_encoder_decoder"):
+        return "seq2seq"
+    if any(str(name).endswith(CAUSAL_LM_SUFFIXES) for name in config.get("architectures") or []):
+        return "causal"
+    return None
+
+
+class _GreedyGeneration:
+    """Greedy decoding of a batch, shared by the PyTorch and ONNX Runtime generation predictors.
+
+    ``forward`` returns ``{"sequences": int64 (batch, new tokens)}``: only the generated tokens (no decoder
+    start token, no prompt), sequences that ended early padded with the pad id. ``last_generated_tokens`` is
+    the number of decoding steps of the last call (the latency worker reports ``ms_per_token`` from it).
+    """
+
+    input_names = ["input_ids", "attention_mask"]
+    last_generated_tokens: int | None = None
+
+    def _read_generation_settings(self, model_dir: str | Path, family: str) -> None:
+        from transformers import GenerationConfig
+
+        try:
+            settings = GenerationConfig.from_pretrained(model_dir)
+        except OSError:
+            settings = GenerationConfig()
+        config = _config_dict(model_dir)
+        self.family = family
+        self.max_new_tokens = int(settings.max_new_tokens or DEFAULT_MAX_NEW_TOKENS)
+        eos = settings.eos_token_id if settings.eos_token_id is not None else config.get("eos_token_id")
+        eos = eos[0] if isinstance(eos, list) else eos
+        pad = settings.pad_token_id if settings.pad_token_id is not None else config.get("pad_token_id")
+        self.pad_id = int(pad if pad is not None else (eos or 0))
+
+    def _generate(self, batch: dict[str, np.ndarray], model: Any, device: Any) -> dict[str, np.ndarray]:
+        import torch
+
+        from tasks.kinds.generation import left_pad
+
+        input_ids = np.asarray(batch["input_ids"], dtype=np.int64)
+        mask = np.asarray(batch.get("attention_mask", np.ones_like(input_ids)), dtype=np.int64)
+        if self.family == "causal":
+            input_ids, mask = left_pad(input_ids, mask, self.pad_id)
+        with torch.inference_mode():
+            output = model.generate(
+                input_ids=torch.from_numpy(input_ids).to(device),
+                attention_mask=torch.from_numpy(mask).to(device),
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                pad_token_id=self.pad_id,
+            )
+        new = output[:, input_ids.shape[1] :] if self.family == "causal" else output[:, 1:]
+        self.last_generated_tokens = int(new.shape[1])
+        return {"sequences": new.cpu().numpy().astype(np.int64)}
+
+
+class TorchGenerationPredictor(_GreedyGeneration, TorchPredictor):
+    """A transformers generation model (encoder-decoder or causal LM) decoding greedily in PyTorch."""
+
+    def __init__(self, model_dir: str | Path, device: str = "cpu", threads: int | None = None) -> None:
+        family = generation_family(model_dir)
+        if family is None:
+            raise ModelError(f"{model_dir}: not a generation model folder")
+        TorchPredictor.__init__(self, model_dir, device=device, threads=threads)
+        self.input_names = ["input_ids", "attention_mask"]
+        self._read_generation_settings(model_dir, family)
+
+    def forward(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._generate(batch, self.model, self.device)
+
+
+class OnnxGenerationPredictor(_GreedyGeneration):
+    """An exported generation model run by optimum's ONNX Runtime classes, decoding greedily.
+
+    Encoder-decoders load with ``ORTModelForSeq2SeqLM``, with the KV cache when the export has one (T5/BART)
+    and without it otherwise (a BERT decoder has none); causal LMs with ``ORTModelForCausalLM`` and the cache.
+    The sessions get :func:`onnx_session_options`, as every other ONNX predictor.
+    """
+
+    def __init__(self, model_dir: str | Path, fmt: str = "onnx", device: str = "cpu", threads: int | None = None):
+        import torch
+        from optimum.onnxruntime import ORTModelForCausalLM, ORTModelForSeq2SeqLM
+
+        family = generation_family(model_dir)
+        if family is None:
+            raise ModelError(f"{model_dir}: not a generation model folder")
+        if not any(Path(model_dir).glob("*.onnx")):
+            raise ModelError(f"{model_dir}: no ONNX model files found")
+        if threads:
+            torch.set_num_threads(threads)  # the decoding loop itself runs in torch
+        self.fmt = fmt
+        options = {"session_options": onnx_session_options(threads), "providers": onnx_providers(device)}
+        files = {path.name for path in Path(model_dir).glob("*.onnx")}
+        try:
+            if family == "seq2seq":
+                merged = ONNX_MERGED_DECODER_FILE in files
+                with_past = merged or ONNX_DECODER_WITH_PAST_FILE in files
+                self.model = ORTModelForSeq2SeqLM.from_pretrained(
+                    str(model_dir), use_cache=with_past, use_merged=merged, **options
+                )
+            else:
+                self.model = ORTModelForCausalLM.from_pretrained(str(model_dir), use_cache=True, **options)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{model_dir}: cannot load the ONNX generation model: {exc}") from None
+        self._read_generation_settings(model_dir, family)
+
+    def forward(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._generate(batch, self.model, self.model.device)
+
+
 def load_predictor(model_dir: str | Path, fmt: str, device: str = "cpu", threads: int | None = None) -> Predictor:
-    """Load the model stored in ``model_dir`` in format ``fmt`` (pytorch, onnx or onnx-int8)."""
+    """Load the model stored in ``model_dir`` in format ``fmt`` (pytorch, onnx or onnx-int8).
+
+    Generation models (see :func:`generation_family`) get a predictor whose ``forward`` decodes greedily.
+    """
+    generation = generation_family(model_dir) is not None
     if fmt == "pytorch":
+        if generation:
+            return TorchGenerationPredictor(model_dir, device=device, threads=threads)
         return TorchPredictor(model_dir, device=device, threads=threads)
     if fmt in ("onnx", "onnx-int8"):
+        if generation:
+            return OnnxGenerationPredictor(model_dir, fmt=fmt, device=device, threads=threads)
         return OnnxPredictor(model_dir, fmt=fmt, device=device, threads=threads)
     raise ModelError(f"unknown format {fmt!r}; allowed values: pytorch, onnx, onnx-int8")

@@ -7,15 +7,20 @@ This module is the composition root: it is the one place in ``harness`` that cal
 from __future__ import annotations
 
 import argparse
+import errno
+import json
 import logging
 import os
 import sys
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from tasks.errors import ReusebenchError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+# OS errors that are the machine's state, not a bug: reported on one line with exit code 2.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 log = logging.getLogger("reusebench")
 
@@ -48,9 +53,16 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit code 2), like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(prog="reusebench", description="How reusable is this model? Measured.")
+    parser = _Parser(prog="reusebench", description="How reusable is this model? Measured.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -69,8 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=_positive_int, help="threads for training and evaluation (default: all cores)")
     run.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples for the score CI")
     run.add_argument("--quiet", action="store_true", help="no progress bars or stage logs")
+    run.add_argument("--cache-dir", help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
+    run.add_argument("--no-cache", action="store_true", help="neither reuse nor keep stage results across runs")
+    run.add_argument("--force", action="append", metavar="STAGE",
+                     help="recompute STAGE and every later one: finetune, distill, export, record; repeatable")
+    run.add_argument("--json", action="store_true", help="print a JSON summary (or the plan) instead of tables")
+    run.add_argument("--dry-run", action="store_true", help="print the plan, what is cached and an estimated cost")
+    run.add_argument("--energy", action="store_true", help="estimate training energy with codecarbon (extra 'energy')")
+    run.add_argument("--trust-remote-code", action="store_true",
+                     help="let models run their own Python code (transformers' trust_remote_code); off by default")
+    run.add_argument("--allow-pickle", action="store_true",
+                     help="accept pickle checkpoints (pytorch_model.bin), which can run code when loaded; "
+                          "by default only safetensors weights are loaded")
 
     commands.add_parser("tasks", help="list the packaged tasks and suites")
+
+    cache = commands.add_parser("cache", help="show the stage cache's size, or clean it")
+    cache.add_argument("action", choices=["info", "clean"])
+    cache.add_argument("--cache-dir", help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
+    cache.add_argument("--older-than", type=float, metavar="DAYS", help="clean only entries older than DAYS")
 
     validate = commands.add_parser("validate", help="validate a task or suite definition")
     validate.add_argument("file")
@@ -127,12 +156,15 @@ def _prepare_run_dir(out: str | None, run_id: str) -> Path:
         probe.unlink()
     except OSError as exc:
         raise ReusebenchError(f"{run_dir}: output directory is not writable: {exc.strerror or exc}") from None
+    if run_dir.name in ("", ".", ".."):  # the run id is the folder's name: never '' or '..'
+        run_dir = run_dir.resolve()
     return run_dir
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness.cache import StageCache
     from harness.results import save_results
-    from harness.runner import RunOptions, new_run_id, run
+    from harness.runner import RunOptions, forced_stages, new_run_id, run
     from reports.html import write_report
     from reports.markdown import render_scorecard_md
     from reports.scorecard import attach_scorecards
@@ -153,18 +185,66 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         bootstrap_resamples=args.bootstrap,
         threads=args.threads,
+        trust_remote_code=args.trust_remote_code,
+        allow_pickle=args.allow_pickle,
+        energy=args.energy,
+        force=forced_stages(args.force),
     )
+    if not args.no_cache:
+        options.cache = StageCache(args.cache_dir)
+    if args.dry_run:
+        return _print_plan(options, args.json)
     run_dir = _prepare_run_dir(args.out, new_run_id())
-    _setup_logging(run_dir, args.quiet)
-    log.info("run directory: %s", run_dir)
+    _setup_logging(run_dir, args.quiet)  # the runner logs the run directory once every input is checked
     results = attach_scorecards(run(options, run_dir))
     save_results(results, run_dir / "results.json")
     markdown = render_scorecard_md(results)
     (run_dir / "scorecard.md").write_text(markdown, encoding="utf-8")
     report = write_report(results, run_dir)
-    print(markdown)
-    print(f"results: {run_dir / 'results.json'}\nreport: {report}")
+    if args.json:
+        print(json.dumps({"run_dir": str(run_dir), "results": str(run_dir / "results.json"), "report": str(report),
+                          "wall_s": results.wall_s, "scorecards": [c.model_dump(mode="json") for c in results.scorecards]}))
+    elif not args.quiet:
+        print(markdown)
+        print(f"results: {run_dir / 'results.json'}\nreport: {report}")
+    else:
+        print(run_dir / "results.json")
     _store_run(results, args.db)
+    return EXIT_OK
+
+
+def _print_plan(options: object, as_json: bool) -> int:
+    """``--dry-run``: the stages, what the cache already holds, and an estimated cost."""
+    import tempfile
+
+    from harness.runner import plan
+
+    with tempfile.TemporaryDirectory(prefix="reusebench-plan-") as scratch:
+        rows = plan(options, Path(scratch))  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps(rows))
+        return EXIT_OK
+    print("| task | stage | model | cached | estimated s |\n|---|---|---|---|---|")
+    for row in rows:
+        cached = "yes" if row["cached"] else "no"
+        print(f"| {row['task']} | {row['stage']} | {row['model']} | {cached} | {row['estimate_s']:.0f} |")
+    total = sum(row["estimate_s"] for row in rows)
+    print(f"\nestimated time: {total:.0f} s on the reference 2-core CPU (an upper bound: "
+          "evaluation and measurement records may also be cached)")
+    return EXIT_OK
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from harness.cache import StageCache
+
+    cache = StageCache(args.cache_dir)
+    if args.action == "clean":
+        removed = cache.clean(args.older_than)
+        print(f"{cache.root}: removed {removed} entries; {cache.size_bytes() / 1e6:.1f} MB left")
+    else:
+        print(f"{cache.root}: {cache.size_bytes() / 1e6:.1f} MB")
+        for stage_dir in sorted(p for p in cache.root.glob("*") if p.is_dir()):
+            print(f"  {stage_dir.name}: {sum(1 for e in stage_dir.iterdir() if not e.name.startswith('.'))} entries")
     return EXIT_OK
 
 
@@ -195,9 +275,10 @@ def cmd_tasks(_: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from tasks.registry import check_definition_file
     from tasks.spec import is_suite, load_yaml, parse_suite, parse_task
 
-    data = load_yaml(args.file)
+    data = load_yaml(check_definition_file(args.file))
     if is_suite(data):
         suite = parse_suite(data, args.file)
         print(f"{args.file}: valid suite {suite.name!r} ({len(suite.tasks)} tasks)")
@@ -282,6 +363,7 @@ COMMANDS = {
     "tasks": cmd_tasks,
     "validate": cmd_validate,
     "report": cmd_report,
+    "cache": cmd_cache,
     "leaderboard": cmd_leaderboard,
     "compare": cmd_compare,
     "history": cmd_history,
@@ -298,17 +380,38 @@ def main(argv: list[str] | None = None) -> int:
     except ReusebenchError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"reusebench: error: {exc}", file=sys.stderr)
+        print(f"reusebench: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("reusebench: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug or an environment failure: one line unless --debug
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            return _failed(exc, args.debug)
         if args.debug:
             traceback.print_exc()
-        else:
-            print(f"reusebench: failed: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
-        return EXIT_FAILURE
+        where = f"{exc.filename}: " if exc.filename else ""
+        hint = " (free some space and run again)" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+        print(f"reusebench: error: {where}{exc.strerror or exc}{hint}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # a bug or an environment failure: one line unless --debug
+        return _failed(exc, args.debug)
+
+
+def _one_line(text: str, limit: int = 1000) -> str:
+    """A message on one line, at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _failed(exc: BaseException, debug: bool) -> int:
+    """Report an unexpected failure: the traceback with ``--debug``, else one line."""
+    if debug:
+        traceback.print_exc()
+    else:
+        print(f"reusebench: failed: {type(exc).__name__}: {_one_line(str(exc), 500)} (run with --debug for the traceback)",
+              file=sys.stderr)
+    return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """ONNX export through optimum and dynamic int8 quantization through onnxruntime.
 
 Each format lives in its own folder holding ``model.onnx`` plus the config and tokenizer files,
-so any format folder can be loaded on its own.
+so any format folder can be loaded on its own. Generation models export to several files instead
+(``encoder_model.onnx`` + ``decoder_model.onnx`` for BERT2BERT, or an encoder plus a merged decoder with
+a KV cache for T5/BART); every ``.onnx`` file of a folder is quantized on its own.
 """
 
 from __future__ import annotations
@@ -40,8 +42,28 @@ def _quiet():
             logging.disable(previous)
 
 
+def onnx_files(folder: Path) -> list[Path]:
+    """The ONNX model files of a format folder, sorted by name."""
+    return sorted(p for p in Path(folder).glob("*.onnx") if p.is_file())
+
+
+def _main_file(folder: Path, files: list[Path]) -> Path:
+    for name in (ONNX_FILE, "encoder_model.onnx"):
+        if (folder / name).is_file():
+            return folder / name
+    return files[0]
+
+
+# A merged decoder (one graph with and without the KV cache) replaces these two; optimum loads the merged one.
+_SUPERSEDED_BY_MERGED = ("decoder_model.onnx", "decoder_with_past_model.onnx")
+
+
 def export_onnx(model_dir: Path, out_dir: Path, onnx_task: str) -> Path:
-    """Export a transformers model folder to ``out_dir/model.onnx`` with optimum.
+    """Export a transformers model folder to ONNX in ``out_dir`` with optimum; returns the main file.
+
+    The main file is ``model.onnx`` for single-graph exports and ``encoder_model.onnx`` for encoder-decoders.
+    When optimum writes a merged decoder, the separate decoders it replaces are removed, so that the folder
+    holds (and its size counts) only what is loaded.
 
     ``library_name="transformers"`` is required: without it optimum detects a sentence-transformers
     folder (modules.json) and refuses token-classification and QA tasks.
@@ -56,17 +78,21 @@ def export_onnx(model_dir: Path, out_dir: Path, onnx_task: str) -> Path:
             )
     except (ValueError, KeyError, NotImplementedError) as exc:
         raise ModelError(f"{model_dir}: ONNX export as {onnx_task!r} is not supported: {exc}") from None
-    path = out_dir / ONNX_FILE
-    if not path.is_file():
-        raise ModelError(f"{out_dir}: the exporter wrote no {ONNX_FILE}")
-    return path
+    files = onnx_files(out_dir)
+    if not files:
+        raise ModelError(f"{out_dir}: the exporter wrote no ONNX file")
+    if (out_dir / "decoder_model_merged.onnx").is_file():
+        for name in _SUPERSEDED_BY_MERGED:
+            (out_dir / name).unlink(missing_ok=True)
+        files = onnx_files(out_dir)
+    return _main_file(out_dir, files)
 
 
 def quantize_dynamic_int8(onnx_dir: Path, out_dir: Path, cpu_flags: list[str]) -> Path:
-    """Dynamic int8 quantization of ``onnx_dir/model.onnx`` into ``out_dir/model.onnx``.
+    """Dynamic int8 quantization of every ``.onnx`` file of ``onnx_dir`` into ``out_dir`` (same file names).
 
     Weights u8, activations u8 (optimum's AVX2 config) on CPUs without VNNI: the ORT docs warn that
-    u8s8 can saturate there. With AVX512-VNNI, the VNNI config (u8/s8) is used.
+    u8s8 can saturate there. With AVX512-VNNI, the VNNI config (u8/s8) is used. Returns the main file.
     """
     from optimum.onnxruntime import ORTQuantizer
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
@@ -74,16 +100,21 @@ def quantize_dynamic_int8(onnx_dir: Path, out_dir: Path, cpu_flags: list[str]) -
     vnni = "avx512_vnni" in cpu_flags or "avx_vnni" in cpu_flags
     make_config = AutoQuantizationConfig.avx512_vnni if vnni else AutoQuantizationConfig.avx2
     qconfig = make_config(is_static=False, per_channel=False)
+    files = onnx_files(onnx_dir)
+    if not files:
+        raise ModelError(f"{onnx_dir}: no ONNX file to quantize")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _quiet():
-        quantizer = ORTQuantizer.from_pretrained(str(onnx_dir), file_name=ONNX_FILE)
-        quantizer.quantize(save_dir=str(out_dir), quantization_config=qconfig)
-    written = sorted(out_dir.glob("*quantized*.onnx"))
-    if not written:
-        raise ModelError(f"{out_dir}: quantization wrote no model")
-    written[0].replace(out_dir / ONNX_FILE)
+    for source in files:
+        with _quiet():
+            # One quantizer per file: optimum's ORTQuantizer does not quantize multi-file models at once.
+            quantizer = ORTQuantizer.from_pretrained(str(onnx_dir), file_name=source.name)
+            quantizer.quantize(save_dir=str(out_dir), quantization_config=qconfig)
+        written = out_dir / f"{source.stem}_quantized.onnx"
+        if not written.is_file():
+            raise ModelError(f"{out_dir}: quantization of {source.name} wrote no {written.name}")
+        written.replace(out_dir / source.name)
     copy_side_files(onnx_dir, out_dir)
-    return out_dir / ONNX_FILE
+    return _main_file(out_dir, onnx_files(out_dir))
 
 
 def copy_side_files(src: Path, dst: Path) -> None:

@@ -1,7 +1,9 @@
 """Run a suite: for each task, fine-tune the teacher, distill students, export, evaluate, measure.
 
 The runner talks to task kinds only through :class:`tasks.kinds.base.TaskKind`; it never branches
-on the kind. Each stage writes its artifacts under ``RUN_DIR/artifacts/<task>/<model>/<format>``.
+on the kind. Trained models, exports and finished records are kept in a content-addressed stage cache
+(:mod:`harness.cache`), so an identical run reuses them and an interrupted run resumes where it
+stopped; scratch files (training checkpoints, measurement inputs) live under ``RUN_DIR/artifacts``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends import load_predictor
+from harness.cache import StageCache, fingerprint_rows, stage_key
 from harness.evaluation import Evaluation, evaluate_predictor, parity
 from harness.export import copy_side_files, export_onnx, folder_size_mb, quantize_dynamic_int8
 from harness.models import (
@@ -63,8 +66,46 @@ class RunOptions:
     progress: bool = True
     bootstrap_resamples: int = 1000
     threads: int | None = None
+    energy: bool = False
     trust_remote_code: bool = False
     allow_pickle: bool = False
+    cache: StageCache | None = None
+    force: frozenset[str] = frozenset()
+
+
+# Stages in order; forcing one forces every later one (their inputs change).
+STAGES = ("finetune", "distill", "export", "record")
+
+
+def forced_stages(requested: list[str] | None) -> frozenset[str]:
+    """The stages ``--force`` recomputes: the named ones and every stage after them."""
+    if not requested:
+        return frozenset()
+    unknown = sorted(set(requested) - set(STAGES))
+    if unknown:
+        raise ReusebenchError(f"--force {', '.join(unknown)}: allowed values: {', '.join(STAGES)}")
+    first = min(STAGES.index(name) for name in requested)
+    return frozenset(STAGES[first:])
+
+
+def model_identity(source: str) -> dict[str, Any]:
+    """What identifies a starting model in a cache key: a Hub id, or a folder's config and weights."""
+    path = Path(source)
+    if not path.is_dir():
+        return {"hub_id": source}
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".json", ".safetensors", ".bin", ".txt"))
+    return {"folder_files": {p.name: p.stat().st_size for p in files}, "config": (path / "config.json").read_text()}
+
+
+def load_trained_model(folder: Path) -> Any:
+    """Load a model folder that reusebench saved, with the class its config names."""
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(folder)
+    model_class = getattr(transformers, (config.architectures or [""])[0], None)
+    if model_class is None:
+        raise ModelError(f"{folder}: config.json names no transformers architecture")
+    return model_class.from_pretrained(folder)
 
 
 @dataclass
@@ -79,6 +120,9 @@ class Variant:
     lineage: Lineage
     format_dirs: dict[str, Path] = field(default_factory=dict)
     format_errors: dict[str, str] = field(default_factory=dict)
+    key: str = ""
+    label: str = "teacher"
+    cached: bool = False
 
 
 def _write_error(exc: OSError, target: Path, kept: Path) -> ReusebenchError:
@@ -136,6 +180,8 @@ class TaskRun:
         self.students = [parse_student(text) for text in options.students or self.suite.students]
         self._check_models()
         self.prepared = False
+        self.cache = options.cache or StageCache(run_dir / "cache", enabled=False)
+        self._teacher_model: Any = None
 
     def _check_models(self) -> None:
         """Check the teacher and every ``model=`` student against the task from their configs alone
@@ -177,6 +223,10 @@ class TaskRun:
         self.tokenizer = load_tokenizer(self.teacher_source, trust_remote_code=self.options.trust_remote_code)
         self.train_features = self.kind.tokenize(self.spec, self.tokenizer, self.train_raw)
         self.eval_features = self.kind.tokenize(self.spec, self.tokenizer, self.eval_raw)
+        self.data_fingerprint = {
+            "train": fingerprint_rows(self.train_raw),
+            "eval": fingerprint_rows(self.eval_raw),
+        }
         self.prepared = True
         log.info(
             "[%s] data: %d train / %d eval examples (%s)",
@@ -191,8 +241,108 @@ class TaskRun:
         model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
 
-    def train_teacher(self) -> Variant:
-        """Fine-tune the teacher on the task."""
+    def _lookup(self, stage: str, key: str) -> Any:
+        if stage in self.options.force:
+            return None
+        return self.cache.lookup(stage, key)
+
+    def teacher_key(self) -> str:
+        """The cache key of the fine-tuned teacher."""
+        return stage_key(
+            "finetune",
+            {
+                "task": self.spec.model_dump(mode="json", exclude={"description", "distillation"}),
+                "data": self.data_fingerprint["train"],
+                "teacher": model_identity(self.teacher_source),
+                "seed": self.options.seed,
+                "device": self.options.device,
+            },
+        )
+
+    def student_key(self, student: StudentSpec, teacher_key: str) -> str:
+        """The cache key of a distilled student."""
+        return stage_key(
+            "distill",
+            {
+                "teacher": teacher_key,
+                "student": student.text,
+                "student_model": (
+                    model_identity(resolve_model_source(student.model, allow_pickle=self.options.allow_pickle))
+                    if student.model
+                    else None
+                ),
+                "distillation": self.spec.distillation.model_dump(mode="json"),
+                "weights": self.distillation_weights,
+                "seed": self.options.seed,
+                "device": self.options.device,
+            },
+        )
+
+    @property
+    def teacher_model(self) -> Any:
+        """The fine-tuned teacher in memory (loaded from its folder when it came from the cache)."""
+        if self._teacher_model is None:
+            self._teacher_model = load_trained_model(self.teacher_dir)
+        return self._teacher_model
+
+    @teacher_model.setter
+    def teacher_model(self, model: Any) -> None:
+        self._teacher_model = model
+
+    def _variant_from_cache(self, entry: Any, name: str, role: str, label: str, key: str, lineage: Lineage) -> Variant:
+        meta = entry.metadata
+        return Variant(
+            name=name,
+            role=role,
+            pytorch_dir=entry.path,
+            params=int(meta["params"]),
+            train_cost=TrainCost(**meta["train_cost"]),
+            lineage=lineage,
+            key=key,
+            label=label,
+            cached=True,
+        )
+
+    def teacher_variant(self) -> Variant:
+        """The fine-tuned teacher: from the cache, or trained now and stored."""
+        key = self.teacher_key()
+        entry = self._lookup("finetune", key)
+        if entry is not None:
+            log.info("[%s] teacher: cached (%s)", self.spec.name, key)
+            self.teacher_dir = entry.path
+            return self._variant_from_cache(
+                entry, display_name(self.teacher_name), "teacher", "teacher", key, Lineage(base_model=self.teacher_name)
+            )
+        with self.cache.write("finetune", key) as (folder, meta):
+            variant = self.train_teacher(folder)
+            meta["params"] = variant.params
+            meta["train_cost"] = variant.train_cost.to_dict() if variant.train_cost else None
+        variant.pytorch_dir = self.teacher_dir = self.cache.path_for("finetune", key)
+        variant.key = key
+        return variant
+
+    def student_variant(self, student: StudentSpec, teacher: Variant) -> Variant:
+        """A distilled student: from the cache, or distilled now and stored."""
+        key = self.student_key(student, teacher.key)
+        entry = self._lookup("distill", key)
+        if entry is not None:
+            log.info("[%s] student %s: cached (%s)", self.spec.name, student.text, key)
+            return self._variant_from_cache(
+                entry, f"{teacher.name}-{student.label}", "student", student.label, key, self._student_lineage(teacher, student)
+            )
+        with self.cache.write("distill", key) as (folder, meta):
+            variant = self.train_student(student, teacher, folder)
+            meta["params"] = variant.params
+            meta["train_cost"] = variant.train_cost.to_dict() if variant.train_cost else None
+        variant.pytorch_dir = self.cache.path_for("distill", key)
+        variant.key = key
+        return variant
+
+    def _student_lineage(self, teacher: Variant, student: StudentSpec) -> Lineage:
+        return Lineage(distilled_from=f"{teacher.name} (fine-tuned on {self.spec.name})", base_model=student.text)
+
+    def train_teacher(self, folder: Path) -> Variant:
+        """Fine-tune the teacher on the task and save it to ``folder``."""
         log.info("[%s] fine-tuning teacher %s", self.spec.name, self.teacher_name)
         seed_everything(self.options.seed)  # the new task head's initial weights come from this seed
         model = self.kind.build_model(self.teacher_source, self.spec) or load_model_for_kind(
@@ -212,8 +362,8 @@ class TaskRun:
             self.options.seed,
             self.options.device,
             self.options.progress,
+            self.options.energy,
         )
-        folder = self.dir / "teacher" / "pytorch"
         self._save(model, folder)
         self.teacher_model = model
         name = display_name(self.teacher_name)
@@ -247,8 +397,8 @@ class TaskRun:
         # Initialised from the *fine-tuned* teacher: its layers and task head are the best start.
         return self.kind.build_student(self.teacher_model, layers) or build_layer_student(self.teacher_model, layers)
 
-    def train_student(self, student: StudentSpec, teacher: Variant) -> Variant:
-        """Build a student and distill the fine-tuned teacher into it."""
+    def train_student(self, student: StudentSpec, teacher: Variant, folder: Path) -> Variant:
+        """Build a student, distill the fine-tuned teacher into it, and save it to ``folder``."""
         log.info("[%s] distilling student %s", self.spec.name, student.text)
         seed_everything(self.options.seed)
         model = self._student_model(student)
@@ -268,8 +418,8 @@ class TaskRun:
             self.options.seed,
             self.options.device,
             self.options.progress,
+            self.options.energy,
         )
-        folder = self.dir / student.label / "pytorch"
         self._save(model, folder)
         return Variant(
             name=f"{teacher.name}-{student.label}",
@@ -277,36 +427,57 @@ class TaskRun:
             pytorch_dir=folder,
             params=sum(p.numel() for p in model.parameters()),
             train_cost=cost,
-            lineage=Lineage(distilled_from=f"{teacher.name} (fine-tuned on {self.spec.name})", base_model=student.text),
+            lineage=self._student_lineage(teacher, student),
+            label=student.label,
         )
 
     # -- export -----------------------------------------------------------------------------
     def export(self, variant: Variant) -> None:
-        """Export to the suite's formats; an export error fails that format only."""
+        """ONNX (and int8) exports of a variant: from the cache, or exported now and stored.
+
+        An export error fails that format only; it is remembered with the entry."""
         variant.format_dirs["pytorch"] = variant.pytorch_dir
         formats = self.suite.formats
-        root = variant.pytorch_dir.parent
-        if "onnx" in formats or "onnx-int8" in formats:
-            try:
-                export_onnx(variant.pytorch_dir, root / "onnx", self.kind.onnx_export_task(self.spec, variant.pytorch_dir))
-                copy_side_files(variant.pytorch_dir, root / "onnx")
-                variant.format_dirs["onnx"] = root / "onnx"
-            except ReusebenchError as exc:
-                variant.format_errors["onnx"] = str(exc)
-                log.warning("[%s] %s", self.spec.name, exc)
-            except OSError as exc:  # disk full, read-only disk: stop the run, keep what is trained
-                raise _write_error(exc, root / "onnx", variant.pytorch_dir) from None
+        if "onnx" not in formats and "onnx-int8" not in formats:
+            return
         wants_int8 = "onnx-int8" in formats and variant.role in self.suite.int8_roles
-        if wants_int8 and "onnx" in variant.format_dirs:
-            try:
-                quantize_dynamic_int8(root / "onnx", root / "onnx-int8", self.environment.get("cpu_flags", []))
-                variant.format_dirs["onnx-int8"] = root / "onnx-int8"
-            except ReusebenchError as exc:
-                variant.format_errors["onnx-int8"] = str(exc)
-            except OSError as exc:
-                raise _write_error(exc, root / "onnx-int8", variant.pytorch_dir) from None
+        onnx_task = self.kind.onnx_export_task(self.spec, variant.pytorch_dir)
+        cpu_flags = self.environment.get("cpu_flags", [])
+        key = stage_key("export", {"model": variant.key, "task": onnx_task, "int8": wants_int8, "cpu_flags": cpu_flags})
+        entry = self._lookup("export", key)
+        if entry is not None:
+            root, errors = entry.path, entry.metadata.get("errors", {})
+        else:
+            log.info("[%s] exporting %s", self.spec.name, variant.name)
+            with self.cache.write("export", key) as (folder, meta):
+                meta["errors"] = errors = self._export_into(variant.pytorch_dir, folder, onnx_task, wants_int8)
+            root = self.cache.path_for("export", key)
+        for fmt in ("onnx", "onnx-int8"):
+            if fmt in errors:
+                variant.format_errors[fmt] = errors[fmt]
+            elif (root / fmt).is_dir():
+                variant.format_dirs[fmt] = root / fmt
         if "onnx" not in formats:
             variant.format_dirs.pop("onnx", None)
+
+    def _export_into(self, source: Path, folder: Path, onnx_task: str, wants_int8: bool) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        try:
+            export_onnx(source, folder / "onnx", onnx_task)
+            copy_side_files(source, folder / "onnx")
+        except ReusebenchError as exc:
+            errors["onnx"] = str(exc)
+            log.warning("[%s] %s", self.spec.name, exc)
+        except OSError as exc:  # disk full, read-only disk: stop the run, keep what is trained
+            raise _write_error(exc, folder / "onnx", source) from None
+        if wants_int8 and "onnx" not in errors:
+            try:
+                quantize_dynamic_int8(folder / "onnx", folder / "onnx-int8", self.environment.get("cpu_flags", []))
+            except ReusebenchError as exc:
+                errors["onnx-int8"] = str(exc)
+            except OSError as exc:
+                raise _write_error(exc, folder / "onnx-int8", source) from None
+        return errors
 
     # -- evaluation and measurement -------------------------------------------------------------
     def evaluate(self, variant: Variant, fmt: str) -> Evaluation:
@@ -362,34 +533,64 @@ class TaskRun:
             min_iterations=config.min_iterations,
             min_seconds=config.min_seconds,
         )
-        return measure_in_subprocess(job, variant.format_dirs[fmt].parent / f"measure-{fmt}")
+        return measure_in_subprocess(job, self.dir / variant.label / f"measure-{fmt}")
+
+    def record_key(self, variant: Variant, fmt: str, teacher_key: str) -> str:
+        """The cache key of one finished record (evaluation and measurement of a model in a format)."""
+        return stage_key(
+            "record",
+            {
+                "model": variant.key,
+                "format": fmt,
+                "folder": str(variant.format_dirs[fmt]),  # the export entry, itself content-addressed
+                "teacher": teacher_key,
+                "eval": self.data_fingerprint["eval"],
+                "measure": self.suite.measure.model_dump(mode="json"),
+                "tolerance": self.suite.export_tolerance,
+                "bootstrap": self.options.bootstrap_resamples,
+                "seed": self.options.seed,
+                "device": self.options.device,
+                "primary_metric": self.spec.primary_metric,
+            },
+        )
 
     def run(self) -> list[Record]:
         """All stages of this task; returns one record per (model, format)."""
         if not self.prepared:
             self.prepare_data()
-        teacher = self.train_teacher()
-        variants = [teacher]
-        for student in self.students:
-            variants.append(self.train_student(student, teacher))
+        teacher = self.teacher_variant()
+        variants = [teacher] + [self.student_variant(student, teacher) for student in self.students]
         for variant in variants:
-            log.info("[%s] exporting %s", self.spec.name, variant.name)
             self.export(variant)
-        inputs = self.measurement_inputs(self.dir)
         records: list[Record] = []
-        teacher_eval: Evaluation | None = None
+        inputs: Path | None = None
+        teacher_predictions: list[Any] | None = None
         for variant in variants:
             reference: Evaluation | None = None
             for fmt, folder in variant.format_dirs.items():
-                log.info("[%s] evaluating %s (%s)", self.spec.name, variant.name, fmt)
-                evaluation = self.evaluate(variant, fmt)
-                if fmt == "pytorch":
-                    reference = evaluation
-                    if variant.role == "teacher":
-                        teacher_eval = evaluation
-                log.info("[%s] measuring %s (%s)", self.spec.name, variant.name, fmt)
-                measured = self.measure(variant, fmt, inputs)
-                records.append(self._record(variant, fmt, folder, evaluation, reference, teacher_eval, measured))
+                key = self.record_key(variant, fmt, teacher.key)
+                entry = self._lookup("record", key)
+                if entry is not None:
+                    record = Record.model_validate({**entry.metadata["record"], "cached": True})
+                    predictions = entry.metadata["predictions"]
+                else:
+                    if reference is None and fmt != "pytorch":  # parity needs the PyTorch outputs
+                        reference = self.evaluate(variant, "pytorch")
+                    log.info("[%s] evaluating %s (%s)", self.spec.name, variant.name, fmt)
+                    evaluation = self.evaluate(variant, fmt)
+                    if fmt == "pytorch":
+                        reference = evaluation
+                    inputs = inputs or self.measurement_inputs(self.dir)
+                    log.info("[%s] measuring %s (%s)", self.spec.name, variant.name, fmt)
+                    measured = self.measure(variant, fmt, inputs)
+                    record = self._record(variant, fmt, folder, evaluation, reference, teacher_predictions, measured)
+                    predictions = evaluation.output.predictions
+                    with self.cache.write("record", key) as (_, meta):
+                        meta["record"] = record.model_dump(mode="json")
+                        meta["predictions"] = predictions
+                if variant.role == "teacher" and fmt == "pytorch":
+                    teacher_predictions = predictions
+                records.append(record)
             for fmt, error in variant.format_errors.items():
                 records.append(self._failed_record(variant, fmt, error))
         shutil.rmtree(self.dir / "work", ignore_errors=True)
@@ -402,7 +603,7 @@ class TaskRun:
         folder: Path,
         evaluation: Evaluation,
         reference: Evaluation | None,
-        teacher_eval: Evaluation | None,
+        teacher_predictions: list[Any] | None,
         measured: dict[str, Any],
     ) -> Record:
         lineage = variant.lineage.model_copy()
@@ -419,10 +620,8 @@ class TaskRun:
                     f"more than the tolerance {self.suite.export_tolerance}"
                 )
         extra: dict[str, Any] = {"eval_s": round(evaluation.eval_s, 3), "load_s": measured.get("load_s")}
-        if variant.role == "student" and teacher_eval is not None:
-            extra["teacher_agreement"] = self.kind.agreement(
-                teacher_eval.output.predictions, evaluation.output.predictions
-            )
+        if variant.role == "student" and teacher_predictions is not None:
+            extra["teacher_agreement"] = self.kind.agreement(teacher_predictions, evaluation.output.predictions)
         weights = "*.onnx" if fmt.startswith("onnx") else "*.safetensors"
         return Record(
             task=self.spec.name,
@@ -483,6 +682,10 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
     from harness.environment import capture_environment
 
     start = time.perf_counter()
+    if not options.progress:  # --quiet: no tokenization progress bars on stderr either
+        import datasets
+
+        datasets.disable_progress_bars()
     options.device = check_device(options.device)
     specs = resolve_tasks(options)  # fail on a bad task name before any training starts
     threads = options.threads or training_threads()
@@ -512,7 +715,65 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
     task_runs = [TaskRun(spec, options, run_dir, environment) for spec in specs]
     for task_run in task_runs:  # every task's data too: a bad file in the last task fails before the first trains
         task_run.prepare_data()
+    log.info("run directory: %s (inputs checked; training starts)", run_dir)
     for task_run in task_runs:
         results.records.extend(task_run.run())
     results.wall_s = round(time.perf_counter() - start, 2)
     return results
+
+
+# Sustained training throughput assumed by --dry-run's estimates: about 70 % of the fp32 matmul peak
+# measured on the reference 2-core CPU (85 GFLOP/s in training; see README, "Runner").
+ESTIMATE_FLOPS_PER_S = 60e9
+ESTIMATE_SECONDS_PER_RECORD = 8.0
+
+
+def _encoder_params(source: str) -> tuple[int, int]:
+    """(layers, 12·L·H²): the usual non-embedding parameter estimate of a transformer."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(source)
+    config = getattr(config, "encoder", None) or config
+    layers = int(getattr(config, "num_hidden_layers", 0) or getattr(config, "n_layer", 0) or 0)
+    hidden = int(getattr(config, "hidden_size", 0) or getattr(config, "n_embd", 0) or 0)
+    return layers, 12 * layers * hidden * hidden
+
+
+def plan(options: RunOptions, run_dir: Path) -> list[dict[str, Any]]:
+    """What a run would do: each stage, whether it is cached, and an estimated cost (``--dry-run``)."""
+    from harness.environment import capture_environment
+    from harness.train import count_tokens
+
+    options.device = check_device(options.device)
+    environment = capture_environment(seed=options.seed)
+    rows: list[dict[str, Any]] = []
+    for spec in resolve_tasks(options):
+        task_run = TaskRun(spec, options, run_dir, environment)
+        task_run.prepare_data()
+        tokens = count_tokens(task_run.train_features)
+        layers, teacher_n = _encoder_params(task_run.teacher_source)
+        teacher_key = task_run.teacher_key()
+        cached = task_run.cache.has("finetune", teacher_key) and "finetune" not in options.force
+        teacher_flops = 6.0 * teacher_n * tokens * spec.training.epochs
+        rows.append(
+            {"task": spec.name, "stage": "finetune", "model": task_run.teacher_name, "key": teacher_key,
+             "cached": cached, "estimate_s": 0.0 if cached else teacher_flops / ESTIMATE_FLOPS_PER_S}
+        )
+        for student in task_run.students:
+            key = task_run.student_key(student, teacher_key)
+            cached = task_run.cache.has("distill", key) and "distill" not in options.force
+            keep = len(student.layers) if student.layers else (student.layer_count or layers)
+            student_n = teacher_n * keep / max(layers, 1)
+            epochs = spec.distillation.epochs or spec.training.epochs
+            flops = (6.0 * student_n + 2.0 * teacher_n) * tokens * epochs
+            rows.append(
+                {"task": spec.name, "stage": "distill", "model": student.text, "key": key, "cached": cached,
+                 "estimate_s": 0.0 if cached else flops / ESTIMATE_FLOPS_PER_S}
+            )
+        formats = len(options.suite.formats)
+        rows.append(
+            {"task": spec.name, "stage": "export+evaluate+measure", "model": f"{1 + len(task_run.students)} models",
+             "key": "-", "cached": False,
+             "estimate_s": ESTIMATE_SECONDS_PER_RECORD * formats * (1 + len(task_run.students))}
+        )
+    return rows

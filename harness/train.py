@@ -33,6 +33,8 @@ class TrainCost:
     epochs: float
     steps: int
     final_loss: float | None
+    energy_kwh: float | None = None
+    energy_method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,11 +90,17 @@ def _training_arguments(
 
 
 class _CostMeter:
-    """Wall time, CPU time and peak RSS around a training call."""
+    """Wall time, CPU time, peak RSS and (optionally) estimated energy around a training call."""
+
+    def __init__(self, energy: bool = False) -> None:
+        from harness.measure.energy import EnergyTracker
+
+        self._energy = EnergyTracker(energy)
 
     def __enter__(self) -> _CostMeter:
         from harness.measure.memory import PeakRSSSampler
 
+        self._energy.__enter__()
         self._sampler = PeakRSSSampler()
         self._sampler.__enter__()
         self._cpu0 = _cpu_seconds()
@@ -104,6 +112,14 @@ class _CostMeter:
         self.cpu_s = _cpu_seconds() - self._cpu0
         self._sampler.__exit__(*exc)
         self.peak_rss_mb = self._sampler.peak_mb
+        self._energy.__exit__(*exc)
+        self.energy_kwh = self._energy.energy_kwh
+
+    def energy_fields(self) -> dict[str, Any]:
+        """The energy fields of a :class:`TrainCost` (empty when energy was not tracked)."""
+        if self.energy_kwh is None:
+            return {}
+        return {"energy_kwh": self.energy_kwh, "energy_method": "codecarbon OfflineEmissionsTracker (estimate)"}
 
 
 def _cpu_seconds() -> float:
@@ -126,6 +142,7 @@ def fine_tune(
     seed: int,
     device: str = "cpu",
     progress: bool = True,
+    energy: bool = False,
 ) -> TrainCost:
     """Fine-tune ``model`` on ``train_features`` in place; returns what it cost."""
     from transformers import Trainer
@@ -138,7 +155,7 @@ def fine_tune(
         data_collator=kind.collator(tokenizer),
         processing_class=tokenizer,
     )
-    with _CostMeter() as meter:
+    with _CostMeter(energy) as meter:
         trainer.train()
     tokens = int(count_tokens(train_features) * args.num_train_epochs)
     return TrainCost(
@@ -151,6 +168,7 @@ def fine_tune(
         epochs=float(args.num_train_epochs),
         steps=int(trainer.state.global_step),
         final_loss=_final_loss(trainer),
+        **meter.energy_fields(),
     )
 
 
@@ -215,6 +233,7 @@ def distill(
     seed: int,
     device: str = "cpu",
     progress: bool = True,
+    energy: bool = False,
 ) -> TrainCost:
     """Distill ``teacher`` into ``student`` (in place) on ``train_features``; returns what it cost."""
     trainer_class = _make_distillation_trainer_class()
@@ -230,7 +249,7 @@ def distill(
         distillation=distillation,
         weights=weights,
     )
-    with _CostMeter() as meter:
+    with _CostMeter(energy) as meter:
         trainer.train()
     tokens = int(count_tokens(train_features) * args.num_train_epochs)
     flops = (6.0 * non_embedding_params(student) + 2.0 * non_embedding_params(teacher)) * tokens
@@ -244,6 +263,7 @@ def distill(
         epochs=float(args.num_train_epochs),
         steps=int(trainer.state.global_step),
         final_loss=_final_loss(trainer),
+        **meter.energy_fields(),
     )
 
 

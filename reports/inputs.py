@@ -9,28 +9,66 @@ the field, so that ``compare`` and ``leaderboard --add`` exit 2 on a corrupted f
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from harness.results import RunResults, load_results
 from tasks.errors import ReusebenchError
 
+# Integers beyond this cannot be stored in a 64-bit database column (and no model has that many parameters).
+MAX_INT = 2**53
+MAX_NAME = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 
 def _finite(value: object, where: str, *, minimum: float | None = None) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ReusebenchError(f"{where}: not a finite number ({value!r})")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ReusebenchError(f"{where}: not a finite number ({_short(value)})")
+    if isinstance(value, int) and abs(value) > MAX_INT:  # before float(): a huge int would overflow it
+        raise ReusebenchError(f"{where}: {_short(value)} is out of range")
+    if not math.isfinite(value):
+        raise ReusebenchError(f"{where}: not a finite number ({_short(value)})")
     if minimum is not None and value < minimum:
         raise ReusebenchError(f"{where}: must be ≥ {minimum:g}, got {value!r}")
 
 
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _name(value: str, where: str) -> None:
+    """A stored name (run id, task, model): one line, not too long, no control characters."""
+    if _CONTROL.search(value):
+        raise ReusebenchError(f"{where}: contains control characters ({_short(value)})")
+    if len(value) > MAX_NAME:
+        raise ReusebenchError(f"{where}: longer than {MAX_NAME} characters")
+
+
+def check_run_id(run_id: str, where: str) -> None:
+    """A run id names a run folder: not empty, no path traversal (``..``), not an absolute path."""
+    if not run_id.strip():
+        raise ReusebenchError(f"{where}: field 'run_id' is empty")
+    _name(run_id, f"{where}: field 'run_id'")
+    parts = re.split(r"[/\\]", run_id)
+    if ".." in parts or run_id.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", run_id):
+        raise ReusebenchError(
+            f"{where}: field 'run_id' {_short(run_id)} would leave its folder (no '..', no absolute path)"
+        )
+
+
 def check_results(results: RunResults, source: str) -> RunResults:
     """Reject values no measurement can produce; returns ``results`` unchanged when it is sound."""
-    if not results.run_id.strip():
-        raise ReusebenchError(f"{source}: field 'run_id' is empty")
+    check_run_id(results.run_id, source)
+    for field in ("suite", "created_at"):
+        _name(getattr(results, field), f"{source}: field '{field}'")
     seen: dict[tuple[str, str, str, str], int] = {}
     for index, record in enumerate(results.records):
         where = f"{source}: records[{index}]"
+        _name(record.task, f"{where}.task")
+        _name(record.model, f"{where}.model")
         key = (record.task, record.role, record.model, record.format)
         if key in seen:
             raise ReusebenchError(

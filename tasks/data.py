@@ -6,6 +6,9 @@ selects the same examples whatever the file order, and a smaller cap is a subset
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,20 +57,26 @@ def _read_conll(path: Path) -> datasets.Dataset:
     tags: list[list[str]] = []
     current_tokens: list[str] = []
     current_tags: list[str] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line or line.startswith("-DOCSTART-"):
-                if current_tokens:
-                    tokens.append(current_tokens)
-                    tags.append(current_tags)
-                    current_tokens, current_tags = [], []
-                continue
-            columns = line.split()
-            if len(columns) < 2:
-                raise DataError(f"{path}:{number}: expected 'TOKEN ... TAG' columns, got {line[:60]!r}")
-            current_tokens.append(columns[0])
-            current_tags.append(columns[-1])
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8").strip()
+                except UnicodeDecodeError as exc:
+                    raise DataError(f"{path}:{number}: not UTF-8 text ({exc.reason})") from None
+                if not line or line.startswith("-DOCSTART-"):
+                    if current_tokens:
+                        tokens.append(current_tokens)
+                        tags.append(current_tags)
+                        current_tokens, current_tags = [], []
+                    continue
+                columns = line.split()
+                if len(columns) < 2:
+                    raise DataError(f"{path}:{number}: expected 'TOKEN ... TAG' columns, got {line[:60]!r}")
+                current_tokens.append(columns[0])
+                current_tags.append(columns[-1])
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if current_tokens:
         tokens.append(current_tokens)
         tags.append(current_tags)
@@ -87,21 +96,90 @@ def read_local_file(path: Path, file_format: str = "auto") -> datasets.Dataset:
             )
     if file_format == "conll":
         return _read_conll(path)
+    try:
+        empty = path.stat().st_size == 0
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if empty:
+        raise DataError(f"{path}: the file is empty")
+    if file_format == "jsonl":
+        _check_json_lines(path)
+    elif file_format == "json":
+        _check_json_document(path)
     builder = {"jsonl": "json", "json": "json", "csv": "csv", "tsv": "csv", "parquet": "parquet"}[file_format]
     kwargs = {"delimiter": "\t"} if file_format == "tsv" else {}
     try:
-        return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+        with _quiet_datasets():
+            return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
     except Exception as exc:  # datasets raises many types for malformed files
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        while "error occurred while generating the dataset" in str(exc) and exc.__cause__ is not None:
+            exc = exc.__cause__  # datasets' DatasetGenerationError wraps the parser's own message
+        message = " ".join(str(exc).split())[:300] if str(exc).strip() else type(exc).__name__
+        if "corresponds to no data" in message:  # e.g. a CSV holding only its header line
+            raise DataError(f"{path}: the file holds no data rows") from None
         raise DataError(f"{path}: cannot read as {file_format}: {message}") from None
 
 
-def _load_builtin(source: BuiltinSource) -> RawSplits:
+def _check_json_lines(path: Path) -> None:
+    """Every non-blank line must be one JSON object (pyarrow 26 crashes the process on a first line ``null``)."""
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+                except UnicodeDecodeError as exc:
+                    raise DataError(f"{path}:{number}: not UTF-8 text ({exc.reason})") from None
+                if not line:
+                    continue
+                try:
+                    value = json.loads(line)
+                except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+                    raise DataError(f"{path}:{number}: invalid JSON: {exc}") from None
+                except RecursionError:
+                    raise DataError(f"{path}:{number}: invalid JSON: nested too deeply") from None
+                if not isinstance(value, dict):
+                    raise DataError(
+                        f"{path}:{number}: expected one JSON object per line, got {type(value).__name__} "
+                        f"{line[:40]!r}"
+                    )
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _check_json_document(path: Path) -> None:
+    """A JSON file must start with an object or an array (a top-level ``null`` crashes pyarrow)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first not in (b"{", b"["):
+        raise DataError(f"{path}: expected a JSON object or array (or JSON Lines), got {head[:20]!r}")
+
+
+@contextlib.contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No progress bars or error logs from ``datasets`` while reading a local file (errors are raised)."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    verbosity = datasets.logging.get_verbosity()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # its "Failed to load JSON" log: we raise instead
+    try:
+        yield
+    finally:
+        datasets.logging.set_verbosity(verbosity)
+        if was_enabled:
+            datasets.enable_progress_bars()
+
+
+def _load_builtin(source: BuiltinSource, task_name: str) -> RawSplits:
     from tasks.builtin import GENERATORS
 
     if source.generator not in GENERATORS:
         raise DataError(
-            f"data.generator: unknown built-in generator {source.generator!r}; allowed values: {', '.join(GENERATORS)}"
+            f"task {task_name!r}: field 'data.generator': unknown built-in generator {source.generator!r}; "
+            f"allowed values: {', '.join(GENERATORS)}"
         )
     splits = GENERATORS[source.generator](source.train_size, source.eval_size, source.seed)
     origin = f"builtin:{source.generator}(seed={source.seed})"
@@ -152,7 +230,7 @@ def load_splits(
             raise DataError(f"{flag} must be a positive number of examples, got {value}")
     source = spec.data
     if isinstance(source, BuiltinSource):
-        raw = _load_builtin(source)
+        raw = _load_builtin(source, spec.name)
     elif isinstance(source, LocalSource):
         raw = _load_local(source, data_dir, spec.name)
     else:

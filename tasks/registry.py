@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from functools import cache
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from tasks.spec import SuiteSpec, TaskSpec, did_you_mean, load_suite_file, load_
 PACKAGE_DIR = Path(__file__).parent
 TASK_DIR = PACKAGE_DIR / "definitions"
 SUITE_DIR = PACKAGE_DIR / "suites"
+#: A task or suite definition is a few hundred bytes; anything above this is not one.
+MAX_DEFINITION_BYTES = 1_000_000
 
 
 @cache
@@ -25,6 +28,27 @@ def suite_files() -> dict[str, Path]:
     return {p.stem: p for p in sorted(SUITE_DIR.glob("*.yaml"))}
 
 
+def check_definition_file(path: str | Path) -> Path:
+    """A task or suite file must be a regular file of at most :data:`MAX_DEFINITION_BYTES`.
+
+    Reading is refused up front for a folder, a device (``/dev/zero`` would never end) or a FIFO.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file (a task or suite definition is a YAML file)")
+    if info.st_size > MAX_DEFINITION_BYTES:
+        raise ConfigError(
+            f"{path}: {info.st_size} bytes; a task or suite definition is at most {MAX_DEFINITION_BYTES} bytes"
+        )
+    return path
+
+
 def _looks_like_path(value: str) -> bool:
     return value.endswith((".yaml", ".yml")) or "/" in value
 
@@ -32,7 +56,7 @@ def _looks_like_path(value: str) -> bool:
 def get_task(name_or_path: str) -> TaskSpec:
     """A packaged task by name, or a task YAML file by path."""
     if _looks_like_path(name_or_path):
-        return load_task_file(name_or_path)
+        return load_task_file(check_definition_file(name_or_path))
     files = task_files()
     if name_or_path not in files:
         raise ConfigError(
@@ -48,7 +72,7 @@ def get_task(name_or_path: str) -> TaskSpec:
 def get_suite(name_or_path: str) -> SuiteSpec:
     """A packaged suite by name, or a suite YAML file by path."""
     if _looks_like_path(name_or_path):
-        return load_suite_file(name_or_path)
+        return load_suite_file(check_definition_file(name_or_path))
     files = suite_files()
     if name_or_path not in files:
         raise ConfigError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -90,6 +91,11 @@ class DistillationConfig(_Strict):
     weights: dict[str, float] | None = None
     epochs: float | None = Field(None, gt=0, description="defaults to the task's training epochs")
     learning_rate: float | None = Field(None, gt=0)
+    kd_mode: Literal["word", "sequence"] = Field(
+        "word",
+        description="generation only: 'word' = KL to the teacher's per-token distributions; 'sequence' = train "
+        "on the teacher's own greedy outputs (Kim & Rush 2016)",
+    )
 
     @field_validator("weights")
     @classmethod
@@ -114,9 +120,19 @@ class TaskSpec(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
     labels: list[str] | None = None
     max_length: int = Field(128, gt=8, le=4096)
+    max_new_tokens: int = Field(32, gt=0, le=1024, description="generation only: greedy decoding budget")
     primary_metric: str
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     distillation: DistillationConfig = Field(default_factory=DistillationConfig)
+    # Kind-specific options (ignored by the other kinds).
+    label_all_subtokens: bool = Field(
+        False, description="ner: train on every word-piece (B- becomes I- after the first), not only the first"
+    )
+    doc_stride: int | None = Field(
+        None, gt=0, description="qa: tokens shared by consecutive windows of a long context; default max_length // 3"
+    )
+    n_best: int = Field(20, gt=0, description="qa: start and end candidates per window when decoding a span")
+    max_answer_length: int = Field(30, gt=0, description="qa: longest answer span, in tokens")
 
     @field_validator("name")
     @classmethod
@@ -172,9 +188,10 @@ def _format_validation_error(path: str, error: ValidationError) -> str:
         field = ".".join(str(p) for p in item["loc"]) or "(top level)"
         message = item["msg"]
         if item["type"] == "literal_error" and "expected" in item.get("ctx", {}):
-            message = f"got {item.get('input')!r}; allowed values: {item['ctx']['expected']}"
+            message = f"got {reprlib.repr(item.get('input'))}; allowed values: {item['ctx']['expected']}"
         elif item["type"] == "union_tag_invalid":
-            message = f"got {item.get('input', {}).get('source')!r}; allowed values: builtin, local, hub"
+            tag = item.get("input", {}).get("source") if isinstance(item.get("input"), dict) else None
+            message = f"got {reprlib.repr(tag)}; allowed values: builtin, local, hub"
         elif item["type"] == "extra_forbidden":
             message = "unknown field"
         parts.append(f"field '{field}': {message}")
@@ -197,6 +214,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    except (ValueError, TypeError) as exc:  # e.g. an impossible date or `!!int abc`
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
     return data
@@ -206,7 +227,7 @@ def parse_task(data: dict[str, Any], source: str = "<task>") -> TaskSpec:
     """Validate a task mapping into a :class:`TaskSpec`; errors name ``source`` and the field."""
     kind = data.get("kind")
     if kind is not None and kind not in KINDS:
-        raise ConfigError(f"{source}: field 'kind': got {kind!r}; allowed values: {', '.join(KINDS)}")
+        raise ConfigError(f"{source}: field 'kind': got {reprlib.repr(kind)}; allowed values: {', '.join(KINDS)}")
     try:
         return TaskSpec.model_validate(data)
     except ValidationError as exc:

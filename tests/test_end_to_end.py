@@ -1,7 +1,7 @@
 """One real run through the CLI: fine-tune, distill, export, quantize, evaluate, measure, report.
 
-It uses the packaged MiniLM on a small slice of the built-in sentiment task so that it takes about a
-minute on two cores, and checks the results file against the contract and that the student learned
+It uses the packaged MiniLM on a small slice of the built-in sentiment task so that it takes about
+two minutes on two cores, and checks the results file against the contract and that the student learned
 from its teacher.
 """
 
@@ -14,12 +14,12 @@ from harness.cli import main
 TASK = """
 name: tiny-sentiment
 kind: classification
-data: {source: builtin, generator: sentiment, train_size: 600, eval_size: 200, seed: 3}
+data: {source: builtin, generator: sentiment, train_size: 800, eval_size: 200, seed: 3}
 columns: {text: text, label: label}
 labels: [negative, positive]
 max_length: 48
 primary_metric: accuracy
-training: {epochs: 2, learning_rate: 1.0e-4, batch_size: 32}
+training: {epochs: 2, learning_rate: 1.0e-4, batch_size: 16}
 distillation: {epochs: 2, learning_rate: 2.0e-4}
 """
 
@@ -28,6 +28,8 @@ name: tiny
 tasks: [{task}]
 students: ["layers=3"]
 formats: [pytorch, onnx, onnx-int8]
+# 200 eval examples: one example is 0.005 of accuracy, so int8 gets a tolerance of 10 examples.
+export_tolerance: 0.05
 measure: {{batch_sizes: [1, 8], warmup: 2, min_iterations: 5, min_seconds: 0.2, threads: 1}}
 """
 
@@ -73,7 +75,7 @@ def test_results_file_follows_the_contract(run_dir):
         assert record["peak_rss_mb"] is not None
         if record["format"] == "pytorch":
             train = record["train"]
-            assert train["wall_s"] > 0 and train["examples"] == 1200 and train["tokens"] > 0 and train["flops"] > 0
+            assert train["wall_s"] > 0 and train["examples"] == 1600 and train["tokens"] > 0 and train["flops"] > 0
         else:
             assert record["train"] is None
             assert record["parity"]["passed"]

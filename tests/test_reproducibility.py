@@ -26,7 +26,7 @@ def two_runs(tmp_path_factory):
     for name in ("a", "b"):
         out = root / name
         argv = ["run", "--suite", str(suite), "--teacher", str(teacher), "--out", str(out), "--quiet"]
-        argv += ["--max-train", "96", "--max-eval", "48", "--seed", "7", "--bootstrap", "100"]
+        argv += ["--max-train", "96", "--max-eval", "48", "--seed", "7", "--bootstrap", "100", "--no-cache"]
         assert main(argv) == 0
         runs.append(json.loads((out / "results.json").read_text()))
     return runs

@@ -1,7 +1,7 @@
 """Measurement worker: ``python -m harness.measure.worker JOB.json RESULT.json``.
 
-Meant to run in a fresh process (see :mod:`harness.measure.isolated`). ONNX formats never import torch,
-which keeps start-up fast and memory honest.
+Meant to run in a fresh process (see :mod:`harness.measure.isolated`). ONNX formats never import torch
+(except generation exports, which decode through optimum), which keeps start-up fast and memory honest.
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ def _import_runtime(fmt: str, model_dir: str) -> None:
             getattr(transformers, name, None)
     else:
         import onnxruntime  # noqa: F401
+
+        from harness.backends import generation_family
+
+        if generation_family(model_dir):
+            # Generation exports decode through optimum's ORT classes (and torch for the loop): runtime too.
+            import optimum.onnxruntime  # noqa: F401
 
 
 def _batch_inputs(data: np.lib.npyio.NpzFile, batch_size: int) -> dict[str, np.ndarray]:
@@ -75,7 +81,14 @@ def run_job(job: dict) -> dict:
                 seq_len=seq_len,
                 threads=threads,
             )
-            latency[f"batch_{batch_size}"] = stats.to_dict()
+            block = stats.to_dict()
+            # Generation predictors report their decoding steps: latency per generated token (per step of
+            # the whole batch; greedy decoding of the same inputs always takes the same number of steps).
+            generated = getattr(predictor, "last_generated_tokens", None)
+            if generated:
+                block["generated_tokens"] = int(generated)
+                block["ms_per_token"] = block["p50"] / generated
+            latency[f"batch_{batch_size}"] = block
     largest = latency[f"batch_{max(batches)}"]
     return {
         "latency_ms": latency,

@@ -49,6 +49,15 @@ def require_columns(split: datasets.Dataset, columns: dict[str, str], roles: tup
             )
 
 
+def require_texts(values: list[Any], column: str, origin: str) -> list[str]:
+    """Fail naming the file, the row and the column unless every value is non-empty text."""
+    for row, text in enumerate(values):
+        if not isinstance(text, str) or not text.strip():
+            shown = text if not isinstance(text, str) else text[:60]
+            raise DataError(f"{origin}: row {row}: column {column!r} must be non-empty text, got {shown!r}")
+    return values
+
+
 class ClassificationKind(TaskKind):
     """Sequence classification with a softmax head; KD on the logits."""
 
@@ -78,12 +87,9 @@ class ClassificationKind(TaskKind):
         roles = ("text", "label") + (("text_pair",) if has_pair else ())
         require_columns(split, spec.columns, roles, origin)
         text_col, label_col = spec.columns.get("text", "text"), spec.columns.get("label", "label")
-        texts = split[text_col]
-        pairs = split[spec.columns["text_pair"]] if has_pair else None
+        texts = require_texts(split[text_col], text_col, origin)
+        pairs = require_texts(split[spec.columns["text_pair"]], spec.columns["text_pair"], origin) if has_pair else None
         label_ids = [resolve_label(v, labels, origin, i, label_col) for i, v in enumerate(split[label_col])]
-        for i, text in enumerate(texts):
-            if not isinstance(text, str) or not text.strip():
-                raise DataError(f"{origin}: row {i}: column {text_col!r} must be non-empty text, got {text!r}")
         if is_train and len(set(label_ids)) < 2:
             raise DataError(
                 f"{origin}: the training split has a single class ({labels[label_ids[0]]!r}); "

@@ -15,7 +15,7 @@ import numpy as np
 from tasks.errors import DataError
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.batching import forward_in_batches
-from tasks.kinds.classification import ClassificationKind, require_columns
+from tasks.kinds.classification import ClassificationKind, require_columns, require_texts
 
 if TYPE_CHECKING:
     import datasets
@@ -78,6 +78,8 @@ class SimilarityKind(TaskKind):
         label_col = spec.columns.get("label", "label")
         scores = []
         for row, value in enumerate(split[label_col]):
+            if value is None:
+                raise DataError(f"{origin}: row {row}: column {label_col!r} is empty; every example needs a score")
             try:
                 score = float(value)
             except (TypeError, ValueError):
@@ -87,9 +89,8 @@ class SimilarityKind(TaskKind):
             scores.append(score)
         if is_train and len(set(scores)) < 2:
             raise DataError(f"{origin}: every training score is {scores[0]}; a regression needs varied targets")
-        return hf_datasets.Dataset.from_dict(
-            {"text": split[text_col], "text_pair": split[pair_col], "label": scores}
-        )
+        texts, pairs = require_texts(split[text_col], text_col, origin), require_texts(split[pair_col], pair_col, origin)
+        return hf_datasets.Dataset.from_dict({"text": texts, "text_pair": pairs, "label": scores})
 
     def model_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
         if self.is_regression(spec):

@@ -1,0 +1,83 @@
+"""The stage cache: content keys, atomic entries, corruption detection, clean-up."""
+
+import os
+
+from harness.cache import MANIFEST, StageCache, fingerprint_rows, stage_key
+
+
+def test_key_depends_on_every_input():
+    base = {"task": "sst2", "seed": 1, "config": {"epochs": 3}}
+    assert stage_key("finetune", base) == stage_key("finetune", dict(base))
+    assert stage_key("finetune", base) != stage_key("distill", base)
+    assert stage_key("finetune", base) != stage_key("finetune", {**base, "seed": 2})
+    assert stage_key("finetune", base) != stage_key("finetune", {**base, "config": {"epochs": 2}})
+
+
+def test_fingerprint_is_order_and_content_sensitive():
+    rows = [{"text": "a", "label": 0}, {"text": "b", "label": 1}]
+    assert fingerprint_rows(rows) == fingerprint_rows([dict(r) for r in rows])
+    assert fingerprint_rows(rows) != fingerprint_rows(rows[::-1])
+    assert fingerprint_rows(rows) != fingerprint_rows([rows[0], {"text": "b", "label": 0}])
+
+
+def test_write_then_lookup(tmp_path):
+    cache = StageCache(tmp_path)
+    assert cache.lookup("finetune", "k1") is None
+    with cache.write("finetune", "k1") as (folder, meta):
+        (folder / "model.safetensors").write_bytes(b"weights")
+        meta["wall_s"] = 3.5
+    entry = cache.lookup("finetune", "k1")
+    assert entry is not None
+    assert (entry.path / "model.safetensors").read_bytes() == b"weights"
+    assert entry.metadata == {"wall_s": 3.5}
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    cache = StageCache(tmp_path)
+    try:
+        with cache.write("export", "k2") as (folder, _):
+            (folder / "model.onnx").write_bytes(b"half")
+            raise RuntimeError("killed mid-export")
+    except RuntimeError:
+        pass
+    assert cache.lookup("export", "k2") is None
+    assert list((tmp_path / "export").iterdir()) == []
+
+
+def test_corrupted_entry_is_detected_and_recomputed(tmp_path):
+    cache = StageCache(tmp_path)
+    with cache.write("finetune", "k3") as (folder, _):
+        (folder / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / "finetune" / "k3" / "model.safetensors").write_bytes(b"weightz")
+    assert cache.lookup("finetune", "k3") is None
+    assert "corrupted" in cache.problems[0]
+    assert not (tmp_path / "finetune" / "k3").exists()
+
+
+def test_entry_without_manifest_is_incomplete(tmp_path):
+    cache = StageCache(tmp_path)
+    (tmp_path / "finetune" / "k4").mkdir(parents=True)
+    (tmp_path / "finetune" / "k4" / "model.safetensors").write_bytes(b"w")
+    assert cache.lookup("finetune", "k4") is None
+    assert "incomplete" in cache.problems[0]
+
+
+def test_disabled_cache_never_hits(tmp_path):
+    cache = StageCache(tmp_path)
+    with cache.write("finetune", "k5") as (folder, _):
+        (folder / "f").write_text("x")
+    assert StageCache(tmp_path, enabled=False).lookup("finetune", "k5") is None
+
+
+def test_size_and_clean(tmp_path):
+    cache = StageCache(tmp_path)
+    with cache.write("finetune", "k6") as (folder, _):
+        (folder / "f").write_bytes(b"x" * 100)
+    assert cache.size_bytes() >= 100
+    old_tmp = tmp_path / "finetune" / ".tmp-k7-abc"
+    old_tmp.mkdir()
+    os.utime(old_tmp, (0, 0))
+    assert cache.clean(older_than_days=1) == 1  # only the stale temporary folder
+    assert (tmp_path / "finetune" / "k6" / MANIFEST).exists()
+    assert cache.clean() == 1
+    assert cache.size_bytes() == 0
