@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--db", help="results store: SQLAlchemy URL or SQLite path (default: $REUSEBENCH_DB or the data dir)")
     run.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--repeat-seeds", type=_positive_int, default=1, metavar="N",
+                     help="train every model with N seeds (seed, seed+1, ...) and report score mean ± std")
     run.add_argument("--threads", type=_positive_int, help="threads for training and evaluation (default: all cores)")
     run.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples for the score CI")
     run.add_argument("--quiet", action="store_true", help="no progress bars or stage logs")
@@ -189,6 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         allow_pickle=args.allow_pickle,
         energy=args.energy,
         force=forced_stages(args.force),
+        extra_seeds=[args.seed + i for i in range(1, args.repeat_seeds)],
     )
     if not args.no_cache:
         options.cache = StageCache(args.cache_dir)

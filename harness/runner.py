@@ -71,6 +71,8 @@ class RunOptions:
     allow_pickle: bool = False
     cache: StageCache | None = None
     force: frozenset[str] = frozenset()
+    #: extra training seeds: every model is trained again with each, and scores get mean ± std.
+    extra_seeds: list[int] = field(default_factory=list)
 
 
 # Stages in order; forcing one forces every later one (their inputs change).
@@ -717,9 +719,38 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
         task_run.prepare_data()
     log.info("run directory: %s (inputs checked; training starts)", run_dir)
     for task_run in task_runs:
-        results.records.extend(task_run.run())
+        records = task_run.run()
+        if options.extra_seeds:
+            add_seed_statistics(records, task_run, options, run_dir, environment)
+        results.records.extend(records)
     results.wall_s = round(time.perf_counter() - start, 2)
     return results
+
+
+def add_seed_statistics(
+    records: list[Record], task_run: TaskRun, options: RunOptions, run_dir: Path, environment: dict[str, Any]
+) -> None:
+    """Train and evaluate the task again with each extra seed; attach every record's scores across seeds
+    (``seed_scores``: seeds, scores, mean, std). Records and CIs stay those of the main seed."""
+    import dataclasses
+    import statistics
+
+    scores: dict[tuple[str, str], list[float | None]] = {(r.model, r.format): [r.score] for r in records}
+    for seed in options.extra_seeds:
+        log.info("[%s] repeating with seed %d", task_run.spec.name, seed)
+        again = TaskRun(task_run.spec, dataclasses.replace(options, seed=seed), run_dir, environment)
+        for record in again.run():
+            scores.setdefault((record.model, record.format), []).append(record.score)
+    seeds = [options.seed, *options.extra_seeds]
+    for record in records:
+        values = [v for v in scores[(record.model, record.format)] if v is not None]
+        if len(values) == len(seeds):
+            record.seed_scores = {  # type: ignore[attr-defined]
+                "seeds": seeds,
+                "scores": values,
+                "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            }
 
 
 # Sustained training throughput assumed by --dry-run's estimates: about 70 % of the fp32 matmul peak

@@ -155,17 +155,26 @@ def fine_tune(
         data_collator=kind.collator(tokenizer),
         processing_class=tokenizer,
     )
+    return _train_and_account(trainer, train_features, energy, model, teacher=None)
+
+
+def _train_and_account(trainer: Any, features: Any, energy: bool, model: Any, teacher: Any | None) -> TrainCost:
+    """Run ``trainer.train()`` under the cost meter and account for it (FLOPs rule: see TrainCost)."""
     with _CostMeter(energy) as meter:
         trainer.train()
-    tokens = int(count_tokens(train_features) * args.num_train_epochs)
+    epochs = float(trainer.args.num_train_epochs)
+    tokens = int(count_tokens(features) * epochs)
+    flops = 6.0 * non_embedding_params(model) * tokens
+    if teacher is not None:
+        flops += 2.0 * non_embedding_params(teacher) * tokens
     return TrainCost(
         wall_s=meter.wall_s,
         cpu_s=meter.cpu_s,
-        examples=int(len(train_features) * args.num_train_epochs),
+        examples=int(len(features) * epochs),
         tokens=tokens,
-        flops=6.0 * non_embedding_params(model) * tokens,
+        flops=flops,
         peak_rss_mb=meter.peak_rss_mb,
-        epochs=float(args.num_train_epochs),
+        epochs=epochs,
         steps=int(trainer.state.global_step),
         final_loss=_final_loss(trainer),
         **meter.energy_fields(),
@@ -249,22 +258,7 @@ def distill(
         distillation=distillation,
         weights=weights,
     )
-    with _CostMeter(energy) as meter:
-        trainer.train()
-    tokens = int(count_tokens(train_features) * args.num_train_epochs)
-    flops = (6.0 * non_embedding_params(student) + 2.0 * non_embedding_params(teacher)) * tokens
-    return TrainCost(
-        wall_s=meter.wall_s,
-        cpu_s=meter.cpu_s,
-        examples=int(len(train_features) * args.num_train_epochs),
-        tokens=tokens,
-        flops=flops,
-        peak_rss_mb=meter.peak_rss_mb,
-        epochs=float(args.num_train_epochs),
-        steps=int(trainer.state.global_step),
-        final_loss=_final_loss(trainer),
-        **meter.energy_fields(),
-    )
+    return _train_and_account(trainer, train_features, energy, student, teacher=teacher)
 
 
 def training_threads() -> int:

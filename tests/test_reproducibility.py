@@ -5,7 +5,7 @@ import json
 import pytest
 
 from harness.cli import main
-from tests.tiny_model import make_tiny_bert
+from tests.tiny_models import save_tiny_model
 
 SUITE = """
 name: repro
@@ -19,7 +19,7 @@ measure: {{batch_sizes: [1], warmup: 1, min_iterations: 3, min_seconds: 0.05, th
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("repro")
-    teacher = make_tiny_bert(root / "tiny-bert")
+    teacher = save_tiny_model(root / "tiny-bert", layers=4, max_positions=128)
     suite = root / "repro.yaml"
     suite.write_text(SUITE.format())
     runs = []
@@ -46,3 +46,21 @@ def test_environment_records_seed_and_threads(two_runs):
     env = two_runs[0]["environment"]
     assert env["seed"] == 7
     assert env["threads"] >= 1 and env["measure_threads"] == 1
+
+
+def test_repeated_seeds_report_mean_and_std(tmp_path):
+    teacher = save_tiny_model(tmp_path / "tiny-bert", layers=4, max_positions=128)
+    suite = tmp_path / "repro.yaml"
+    suite.write_text(SUITE.format())
+    out = tmp_path / "seeds"
+    argv = ["run", "--suite", str(suite), "--teacher", str(teacher), "--out", str(out), "--quiet", "--no-cache"]
+    argv += ["--max-train", "64", "--max-eval", "32", "--seed", "3", "--repeat-seeds", "2", "--bootstrap", "50"]
+    assert main(argv) == 0
+    records = json.loads((out / "results.json").read_text())["records"]
+    assert len(records) == 2  # one record per (model, format), not one per seed
+    for record in records:
+        stats = record["seed_scores"]
+        assert stats["seeds"] == [3, 4] and len(stats["scores"]) == 2
+        assert stats["scores"][0] == record["score"]
+        assert min(stats["scores"]) <= stats["mean"] <= max(stats["scores"])
+        assert stats["std"] >= 0

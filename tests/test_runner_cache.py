@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from tests.tiny_model import make_tiny_bert
+from tests.tiny_models import save_tiny_model
 
 SUITE = """
 name: cached
@@ -26,7 +26,7 @@ measure: {{batch_sizes: [1], warmup: 1, min_iterations: 3, min_seconds: 0.05, th
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("cache-run")
-    teacher = make_tiny_bert(root / "tiny-bert")
+    teacher = save_tiny_model(root / "tiny-bert", layers=4, max_positions=128)
     suite = root / "suite.yaml"
     suite.write_text(SUITE.format())
     return root, teacher, suite
@@ -85,22 +85,30 @@ def test_dry_run_prints_the_plan_with_cache_state(setup, capsys):
     assert not (root / "plan").exists()
 
 
-def test_killed_run_resumes(setup):
+@pytest.mark.parametrize(
+    "stage,ready",
+    [
+        ("distillation", "finetune/*/.reusebench-entry.json"),  # the teacher is stored: now distilling
+        ("export", "export/.tmp-*"),  # an export entry is being written
+    ],
+)
+def test_killed_run_resumes(setup, stage, ready):
     root, teacher, suite = setup
-    cache = root / "kill-cache"
-    command = [sys.executable, "-m", "harness.cli", *argv(root, teacher, suite, "killed")]
+    cache = root / f"kill-cache-{stage}"
+    out = f"killed-{stage}"
+    command = [sys.executable, "-m", "harness.cli", *argv(root, teacher, suite, out)]
     command[command.index(str(root / "cache"))] = str(cache)
     process = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    # Kill it (SIGKILL: no clean-up at all) as soon as the teacher is stored, i.e. during distillation.
-    while time.time() < deadline and not list(cache.glob("finetune/*/.reusebench-entry.json")):
+    # SIGKILL (no clean-up at all) as soon as the run is inside the stage.
+    while time.time() < deadline and not list(cache.glob(ready)):
         assert process.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.2)
+        time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert not (root / "killed" / "results.json").exists()
+    assert not (root / out / "results.json").exists()
     resumed = subprocess.run(command, env=dict(os.environ), capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    log = (root / "killed" / "run.log").read_text()
+    log = (root / out / "run.log").read_text()
     assert "teacher: cached" in log
-    assert len(results(root, "killed")["records"]) == 5
+    assert len(results(root, out)["records"]) == 5
