@@ -14,3 +14,9 @@ if "REUSEBENCH_DB" not in os.environ:
     import tempfile
 
     os.environ["REUSEBENCH_DB"] = "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="reusebench-test-db-"), "results.db")
+
+# ... and a throw-away stage cache, so that no test reuses another run's (or the user's) trained models.
+if "REUSEBENCH_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["REUSEBENCH_CACHE"] = tempfile.mkdtemp(prefix="reusebench-test-cache-")
