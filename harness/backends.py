@@ -1,7 +1,8 @@
 """PyTorch and ONNX Runtime behind one predict interface.
 
 A predictor takes a batch of tokenized inputs as numpy arrays and returns the model's named
-outputs (``logits``, ``start_logits``...) as numpy arrays. Evaluation and latency measurement use
+outputs (``logits``, ``start_logits``...) as numpy arrays; generation models return the token ids of
+their greedy decoding (``sequences``). Evaluation and latency measurement use
 the same predictors, so a metric and a latency always describe the same code path.
 """
 
