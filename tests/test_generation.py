@@ -24,7 +24,6 @@ from harness.export import copy_side_files, export_onnx, quantize_dynamic_int8
 from harness.models import DEFAULT_TEACHER, resolve_model_source
 from harness.train import fine_tune
 from tasks.data import load_splits
-from tasks.kinds import get_kind
 from tasks.kinds.generation import (
     CAUSAL,
     WARM_START,
@@ -58,7 +57,9 @@ def make_spec(**overrides):
 
 @pytest.fixture(scope="module")
 def kind():
-    return get_kind("generation")
+    from tasks.kinds.generation import GenerationKind
+
+    return GenerationKind()
 
 
 @pytest.fixture(scope="module")
