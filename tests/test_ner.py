@@ -50,8 +50,6 @@ SENTENCES = (
 
 
 def test_registered():
-    if "ner" not in __import__("tasks.kinds", fromlist=["KINDS"]).KINDS:
-        pytest.skip("the ner kind is not registered in tasks.kinds.KINDS yet")
     assert isinstance(get_kind("ner"), NerKind)
 
 
@@ -229,10 +227,6 @@ measure: {{batch_sizes: [1, 4], warmup: 1, min_iterations: 3, min_seconds: 0.1, 
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    "ner" not in __import__("tasks.kinds", fromlist=["KINDS"]).KINDS,
-    reason="the ner kind is not registered in tasks.kinds.KINDS yet (its end-to-end run is pending verification)",
-)
 def test_end_to_end_tiny_ner(tmp_path):
     from harness.cli import main
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 from tasks.errors import ConfigError
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.classification import ClassificationKind
+from tasks.kinds.generation import GenerationKind
+from tasks.kinds.ner import NerKind
+from tasks.kinds.qa import QaKind
 from tasks.kinds.similarity import SimilarityKind
 
 KINDS: dict[str, type[TaskKind]] = {
     "classification": ClassificationKind,
     "similarity": SimilarityKind,
+    "ner": NerKind,
+    "qa": QaKind,
+    "generation": GenerationKind,
 }
 
 
