@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a suite (default: the embedded quick suite)")
     run.add_argument("--suite", default="quick", help="suite name or YAML file (default: quick)")
     run.add_argument("--tasks", help="comma-separated task names or YAML files (overrides the suite's)")
-    run.add_argument("--teacher", help="teacher: 'minilm' (packaged), a Hugging Face id or a local folder")
+    run.add_argument("--teacher", action="append",
+                     help="teacher: 'minilm' (packaged), a Hugging Face id or a local folder; repeatable "
+                          "(a matrix: every teacher runs every task and student)")
     run.add_argument("--student", action="append", help="student spec: layers=3, layers=0,2,4 or model=ID; repeatable")
     run.add_argument("--data-dir", help="folder with the real data sets (layout of ../shared/data)")
     run.add_argument("--max-train", type=_positive_int, help="cap the training examples (seeded subset)")
@@ -92,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--energy", action="store_true", help="estimate training energy with codecarbon (extra 'energy')")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="let models run their own Python code (transformers' trust_remote_code); off by default")
+    run.add_argument("--executor", choices=["local", "ray"], default="local",
+                     help="run the (task, teacher) units here one by one (default) or as Ray tasks")
+    run.add_argument("--ray-address", help="Ray cluster to join (default: start a local Ray instance)")
+    run.add_argument("--ray-cpus-per-unit", type=float, default=1.0, metavar="N",
+                     help="CPUs Ray reserves for each unit (default 1)")
+    run.add_argument("--ray-gpus-per-unit", type=_non_negative_float, default=0.0, metavar="N",
+                     help="GPUs Ray reserves for each unit (default 0)")
     run.add_argument("--allow-pickle", action="store_true",
                      help="accept pickle checkpoints (pytorch_model.bin), which can run code when loaded; "
                           "by default only safetensors weights are loaded")
@@ -177,7 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = RunOptions(
         suite=suite,
         tasks=tasks,
-        teacher=args.teacher,
+        teachers=args.teacher,
         students=args.student,
         data_dir=args.data_dir,
         max_train=args.max_train,
@@ -192,6 +201,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         energy=args.energy,
         force=forced_stages(args.force),
         extra_seeds=[args.seed + i for i in range(1, args.repeat_seeds)],
+        executor=args.executor,
+        ray_address=args.ray_address,
+        ray_cpus_per_unit=args.ray_cpus_per_unit,
+        ray_gpus_per_unit=args.ray_gpus_per_unit,
     )
     if not args.no_cache:
         options.cache = StageCache(args.cache_dir)

@@ -37,6 +37,8 @@ class Record(_Open):
     task: str
     kind: str
     model: str
+    #: the teacher this model belongs to (a teacher's own name for its records); None in old results.
+    teacher: str | None = None
     role: Literal["teacher", "student"]
     format: Literal["pytorch", "onnx", "onnx-int8"]
     lineage: Lineage = Field(default_factory=Lineage)
@@ -82,6 +84,8 @@ class RunResults(_Open):
     config: dict[str, Any] = Field(default_factory=dict)
     records: list[Record] = Field(default_factory=list)
     scorecards: list[Scorecard] = Field(default_factory=list)
+    #: per task: what a trivial model scores on the eval split (majority label, copy the input).
+    baselines: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

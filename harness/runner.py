@@ -24,7 +24,13 @@ import numpy as np
 from harness.backends import load_predictor
 from harness.cache import StageCache, fingerprint_rows, stage_key
 from harness.evaluation import Evaluation, evaluate_predictor, parity
-from harness.export import copy_side_files, export_onnx, folder_size_mb, quantize_dynamic_int8
+from harness.export import (
+    INT8_PER_CHANNEL,
+    copy_side_files,
+    export_onnx,
+    folder_size_mb,
+    quantize_dynamic_int8,
+)
 from harness.models import (
     DEFAULT_TEACHER,
     StudentSpec,
@@ -55,7 +61,8 @@ class RunOptions:
 
     suite: SuiteSpec
     tasks: list[str] | None = None
-    teacher: str | None = None
+    #: teachers overriding the suite's (``--teacher``, repeatable): each runs every task and student.
+    teachers: list[str] | None = None
     students: list[str] | None = None
     data_dir: str | None = None
     max_train: int | None = None
@@ -73,6 +80,24 @@ class RunOptions:
     force: frozenset[str] = frozenset()
     #: extra training seeds: every model is trained again with each, and scores get mean ± std.
     extra_seeds: list[int] = field(default_factory=list)
+    #: where the (task, teacher) units run: "local" (this process, one after another) or "ray".
+    executor: str = "local"
+    ray_address: str | None = None
+    #: CPUs (and GPUs) Ray reserves for each unit.
+    ray_cpus_per_unit: float = 1.0
+    ray_gpus_per_unit: float = 0.0
+
+    def teacher_names(self) -> list[str]:
+        """The run's teachers: ``--teacher`` values when given, else the suite's ``teacher(s)``."""
+        names = list(self.teachers) if self.teachers else self.suite.teacher_names()
+        shown = [display_name(name) for name in names]
+        clashes = sorted({name for name in shown if shown.count(name) > 1})
+        if clashes:
+            raise ReusebenchError(
+                f"teachers: two teachers would be recorded under the same name {clashes[0]!r}; "
+                "rename one of the folders"
+            )
+        return names
 
 
 # Stages in order; forcing one forces every later one (their inputs change).
@@ -164,14 +189,24 @@ def check_device(device: str) -> str:
 class TaskRun:
     """The stages of one task, sharing the tokenizer, the data and the teacher."""
 
-    def __init__(self, spec: TaskSpec, options: RunOptions, run_dir: Path, environment: dict[str, Any]):
+    def __init__(
+        self,
+        spec: TaskSpec,
+        options: RunOptions,
+        run_dir: Path,
+        environment: dict[str, Any],
+        teacher: str | None = None,
+    ):
         self.spec = spec
         self.kind: TaskKind = get_kind(spec.kind)
         self.options = options
         self.suite = options.suite
         self.environment = environment
+        teachers = options.teacher_names()
+        self.teacher_name = teacher or teachers[0]
         self.dir = run_dir / "artifacts" / spec.name
-        self.teacher_name = options.teacher or self.suite.teacher
+        if len(teachers) > 1:  # a matrix: one artifacts folder per teacher
+            self.dir = self.dir / display_name(self.teacher_name).replace("/", "--")
         self.teacher_source = resolve_model_source(self.teacher_name, allow_pickle=options.allow_pickle)
         if spec.primary_metric not in self.kind.metric_keys(spec):
             raise ReusebenchError(
@@ -445,7 +480,16 @@ class TaskRun:
         wants_int8 = "onnx-int8" in formats and variant.role in self.suite.int8_roles
         onnx_task = self.kind.onnx_export_task(self.spec, variant.pytorch_dir)
         cpu_flags = self.environment.get("cpu_flags", [])
-        key = stage_key("export", {"model": variant.key, "task": onnx_task, "int8": wants_int8, "cpu_flags": cpu_flags})
+        key = stage_key(
+            "export",
+            {
+                "model": variant.key,
+                "task": onnx_task,
+                "int8": wants_int8,
+                "cpu_flags": cpu_flags,
+                "per_channel": INT8_PER_CHANNEL,
+            },
+        )
         entry = self._lookup("export", key)
         if entry is not None:
             root, errors = entry.path, entry.metadata.get("errors", {})
@@ -629,6 +673,7 @@ class TaskRun:
             task=self.spec.name,
             kind=self.spec.kind,
             model=variant.name,
+            teacher=display_name(self.teacher_name),
             role=variant.role,  # type: ignore[arg-type]
             format=fmt,  # type: ignore[arg-type]
             lineage=lineage,
@@ -655,6 +700,7 @@ class TaskRun:
             task=self.spec.name,
             kind=self.spec.kind,
             model=variant.name,
+            teacher=display_name(self.teacher_name),
             role=variant.role,  # type: ignore[arg-type]
             format=fmt,  # type: ignore[arg-type]
             lineage=variant.lineage,
@@ -677,11 +723,21 @@ def resolve_tasks(options: RunOptions) -> list[TaskSpec]:
     return [get_task(name) for name in (options.tasks or options.suite.tasks)]
 
 
+def run_unit(task_run: TaskRun, run_dir: Path) -> list[Record]:
+    """One (task, teacher) unit: every stage of the task for that teacher and its students
+    (and the extra seeds' repeats). Units are independent of each other; executors run them."""
+    records = task_run.run()
+    if task_run.options.extra_seeds:
+        add_seed_statistics(records, task_run, task_run.options, run_dir, task_run.environment)
+    return records
+
+
 def run(options: RunOptions, run_dir: Path) -> RunResults:
     """Run every task of the suite and return the results (the caller writes them)."""
     import torch
 
     from harness.environment import capture_environment
+    from harness.executors import get_executor
 
     start = time.perf_counter()
     if not options.progress:  # --quiet: no tokenization progress bars on stderr either
@@ -702,7 +758,8 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
         config={
             "suite": options.suite.model_dump(mode="json"),
             "tasks": [s.model_dump(mode="json") for s in specs],
-            "teacher": options.teacher or options.suite.teacher,
+            "teachers": options.teacher_names(),
+            "executor": options.executor,
             "students": options.students or options.suite.students,
             "max_train": options.max_train,
             "max_eval": options.max_eval,
@@ -713,15 +770,21 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
             "python_platform": platform.platform(),
         },
     )
-    # Every task is checked (kind, metric, loss terms, students, teacher path and config) before any training.
-    task_runs = [TaskRun(spec, options, run_dir, environment) for spec in specs]
+    executor = get_executor(options)
+    # Every unit is checked (kind, metric, loss terms, students, teacher path and config) before any training.
+    task_runs = [
+        TaskRun(spec, options, run_dir, environment, teacher=teacher)
+        for spec in specs
+        for teacher in options.teacher_names()
+    ]
     for task_run in task_runs:  # every task's data too: a bad file in the last task fails before the first trains
         task_run.prepare_data()
-    log.info("run directory: %s (inputs checked; training starts)", run_dir)
     for task_run in task_runs:
-        records = task_run.run()
-        if options.extra_seeds:
-            add_seed_statistics(records, task_run, options, run_dir, environment)
+        baseline = task_run.kind.baseline(task_run.spec, task_run.train_raw, task_run.eval_raw)
+        if baseline is not None:
+            results.baselines[task_run.spec.name] = baseline
+    log.info("run directory: %s (inputs checked; training starts)", run_dir)
+    for records in executor.run_units(task_runs, run_dir):
         results.records.extend(records)
     results.wall_s = round(time.perf_counter() - start, 2)
     return results
@@ -738,7 +801,9 @@ def add_seed_statistics(
     scores: dict[tuple[str, str], list[float | None]] = {(r.model, r.format): [r.score] for r in records}
     for seed in options.extra_seeds:
         log.info("[%s] repeating with seed %d", task_run.spec.name, seed)
-        again = TaskRun(task_run.spec, dataclasses.replace(options, seed=seed), run_dir, environment)
+        again = TaskRun(
+            task_run.spec, dataclasses.replace(options, seed=seed), run_dir, environment, teacher=task_run.teacher_name
+        )
         for record in again.run():
             scores.setdefault((record.model, record.format), []).append(record.score)
     seeds = [options.seed, *options.extra_seeds]
@@ -778,8 +843,9 @@ def plan(options: RunOptions, run_dir: Path) -> list[dict[str, Any]]:
     options.device = check_device(options.device)
     environment = capture_environment(seed=options.seed)
     rows: list[dict[str, Any]] = []
-    for spec in resolve_tasks(options):
-        task_run = TaskRun(spec, options, run_dir, environment)
+    teachers = options.teacher_names()
+    for spec, teacher in [(spec, teacher) for spec in resolve_tasks(options) for teacher in teachers]:
+        task_run = TaskRun(spec, options, run_dir, environment, teacher=teacher)
         task_run.prepare_data()
         tokens = count_tokens(task_run.train_features)
         layers, teacher_n = _encoder_params(task_run.teacher_source)
@@ -798,7 +864,8 @@ def plan(options: RunOptions, run_dir: Path) -> list[dict[str, Any]]:
             epochs = spec.distillation.epochs or spec.training.epochs
             flops = (6.0 * student_n + 2.0 * teacher_n) * tokens * epochs
             rows.append(
-                {"task": spec.name, "stage": "distill", "model": student.text, "key": key, "cached": cached,
+                {"task": spec.name, "stage": "distill", "key": key, "cached": cached,
+                 "model": student.text if len(teachers) == 1 else f"{student.text} from {display_name(teacher)}",
                  "estimate_s": 0.0 if cached else flops / ESTIMATE_FLOPS_PER_S}
             )
         formats = len(options.suite.formats)

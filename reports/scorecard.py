@@ -56,12 +56,21 @@ def reuse_score(retention: float | None, speedup: float | None, compression: flo
     return math.sqrt(speedup * compression) * retention_gate(retention)
 
 
+def descends_from(record: Record, teacher: Record) -> bool:
+    """Whether ``record`` is ``teacher`` itself (another format) or one of its students. Results
+    written before records named their teacher fall back to the lineage text."""
+    if record.teacher is not None and teacher.teacher is not None:
+        return record.teacher == teacher.teacher
+    distilled_from = record.lineage.distilled_from or ""
+    return record.model == teacher.model or distilled_from.startswith(f"{teacher.model} (")
+
+
 def build_scorecards(records: list[Record]) -> list[Scorecard]:
     """One scorecard per non-reference record, against its task's teacher in PyTorch."""
     cards: list[Scorecard] = []
     for reference in (r for r in records if r.role == "teacher" and r.format == "pytorch" and r.status == "ok"):
         for record in records:
-            if record.task != reference.task or record is reference:
+            if record.task != reference.task or record is reference or not descends_from(record, reference):
                 continue
             retention = _ratio(record.score, reference.score) if record.score is not None else None
             speedup = _ratio(p50(reference), p50(record))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tasks.errors import ConfigError
 
@@ -164,12 +164,14 @@ class MeasureConfig(_Strict):
 
 
 class SuiteSpec(_Strict):
-    """A run plan: tasks x teacher x students x formats."""
+    """A run plan: tasks x teachers x students x formats (every combination is run)."""
 
     name: str
     description: str = ""
     tasks: list[str] = Field(min_length=1)
     teacher: str = "minilm"
+    #: several teachers (a matrix); each is fine-tuned on every task and distilled into every student.
+    teachers: list[str] | None = Field(None, min_length=1)
     students: list[str] = Field(default_factory=lambda: ["layers=3"])
     formats: list[Literal["pytorch", "onnx", "onnx-int8"]] = Field(default_factory=lambda: list(FORMATS))
     int8_roles: list[Literal["teacher", "student"]] = Field(default_factory=lambda: ["student"])
@@ -180,6 +182,18 @@ class SuiteSpec(_Strict):
     @classmethod
     def _safe_name(cls, value: str) -> str:
         return TaskSpec._safe_name(value)
+
+    @model_validator(mode="after")
+    def _one_teacher_field(self) -> SuiteSpec:
+        if self.teachers is not None and "teacher" in self.model_fields_set:
+            raise ValueError("give either 'teacher' or 'teachers', not both")
+        if self.teachers is not None and len(set(self.teachers)) != len(self.teachers):
+            raise ValueError(f"'teachers' lists a model twice: {self.teachers}")
+        return self
+
+    def teacher_names(self) -> list[str]:
+        """The suite's teachers: ``teachers`` when given, else the single ``teacher``."""
+        return list(self.teachers) if self.teachers else [self.teacher]
 
 
 def _format_validation_error(path: str, error: ValidationError) -> str:
