@@ -100,4 +100,12 @@ def render_scorecard_md(results: RunResults) -> str:
         + (" ⚠ marks a latency measured while the machine was busy or too noisy after retries." if noisy else ""),
         "",
     ]
+    if results.baselines:
+        parts += ["## Baselines", "", "What a trivial model scores on the same eval split.", ""]
+        parts += ["| task | baseline | score |", "|---|---|---|"]
+        for task, baseline in sorted(results.baselines.items()):
+            score = baseline.get("score")
+            shown = "–" if score is None else f"{score:.4f}"
+            parts.append(f"| {_escape(task)} | {_escape(str(baseline.get('name', '?')))} | {shown} |")
+        parts.append("")
     return "\n".join(parts)

@@ -121,6 +121,12 @@ class TaskKind:
         """Named, unweighted loss terms; the trainer weights them with ``config.weights``."""
         raise NotImplementedError
 
+    def baseline(self, spec: TaskSpec, train: Any, eval_split: Any) -> dict[str, Any] | None:
+        """The metrics of a trivial model on the eval split (``name`` says which), or None.
+
+        Reports show it next to the teachers, so a score can be read against what no learning gives."""
+        return None
+
     def agreement(self, predictions_a: list[Any], predictions_b: list[Any]) -> float | None:
         """How often two models predict the same thing (None where it is not meaningful)."""
         if not predictions_a:

@@ -133,6 +133,20 @@ class ClassificationKind(TaskKind):
             raw_outputs={"logits": logits},
         )
 
+    def baseline(self, spec: TaskSpec, train: Any, eval_split: Any) -> dict[str, Any] | None:
+        """Always predict the training split's most frequent label."""
+        from collections import Counter
+
+        from tasks.metrics import get_metric
+
+        majority = Counter(train["label"]).most_common(1)[0][0]
+        references = list(eval_split["label"])
+        metrics = get_metric(self.metric_name(spec)).compute(
+            predictions=[majority] * len(references), references=references, **self.metric_kwargs(spec)
+        )
+        metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+        return {"name": "majority label", "metrics": metrics, "score": metrics.get(spec.primary_metric)}
+
     def metric_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
         return {"num_labels": len(self._labels(spec))}
 

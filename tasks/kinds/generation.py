@@ -544,6 +544,13 @@ class GenerationKind(TaskKind):
         return EvalOutput(predictions=predictions, references=list(raw["references"]),
                           raw_outputs={"sequences": sequences})
 
+    def baseline(self, spec: TaskSpec, train: Any, eval_split: Any) -> dict[str, Any] | None:
+        """Copy the input: each source text as its own prediction."""
+        from tasks.metrics.generation import generation_scores
+
+        scores = generation_scores(list(eval_split["source"]), list(eval_split["references"]))
+        return {"name": "copy the input", "metrics": scores, "score": scores[spec.primary_metric]}
+
     def metric_name(self, spec: TaskSpec) -> str:
         return "generation"
 

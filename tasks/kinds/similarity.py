@@ -65,6 +65,10 @@ class SimilarityKind(TaskKind):
             return REGRESSION_KEYS
         return self._pair_classification.metric_keys(spec)
 
+    def baseline(self, spec: TaskSpec, train: Any, eval_split: Any) -> dict[str, Any] | None:
+        """Pair classification: the majority label. Regression has none (a constant has no correlation)."""
+        return None if self.is_regression(spec) else self._pair_classification.baseline(spec, train, eval_split)
+
     def metric_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
         return {} if self.is_regression(spec) else self._pair_classification.metric_kwargs(spec)
 
