@@ -1,0 +1,52 @@
+"""The real-data benchmark's table reads its figures from results files and checks the quality bars."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SPEC = importlib.util.spec_from_file_location("bench_summarize", Path(__file__).parents[1] / "bench" / "summarize.py")
+summarize_module = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(summarize_module)
+
+
+def record(role, fmt, score, p50, task="sst2", metric="accuracy", status="ok"):
+    return {"task": task, "role": role, "format": fmt, "score": score, "primary_metric": metric, "status": status,
+            "eval_examples": 872, "score_ci": [score - 0.01, score + 0.01], "latency_ms": {"batch_1": {"p50": p50}}}
+
+
+def results(records, baselines=None):
+    return {"records": records, "config": {"max_train": 20000}, "wall_s": 10.0, "baselines": baselines or {}}
+
+
+def test_sst2_bars_use_the_best_student_format():
+    row = summarize_module.summarize(results([
+        record("teacher", "pytorch", 0.90, 20.0),
+        record("student", "pytorch", 0.88, 10.0),   # retention 0.978 but only 2x faster
+        record("student", "onnx", 0.88, 5.0),       # 4x: meets both
+        record("student", "onnx-int8", 0.875, 3.0),
+    ]))
+    assert row["retention"] == pytest.approx(0.88 / 0.90)
+    assert row["speedups"]["onnx"] == pytest.approx(4.0)
+    assert row["int8_drop"] == pytest.approx(0.005)
+    assert all(row["bars"].values()), row["bars"]
+
+
+def test_missed_bars_are_reported_as_missed():
+    row = summarize_module.summarize(results([
+        record("teacher", "pytorch", 0.85, 20.0),
+        record("student", "pytorch", 0.80, 10.0),
+        record("student", "onnx-int8", 0.78, 4.0),
+    ]))
+    assert row["bars"] == {
+        "teacher >= 0.88": False,
+        "a student format with retention >= 0.97 at speedup >= 2.5x": False,
+        "int8 costs <= 1 point": False,
+    }
+
+
+def test_generation_teacher_must_beat_copying_the_input():
+    records = [record("teacher", "pytorch", 0.20, 50.0, task="aeslc", metric="rouge1")]
+    row = summarize_module.summarize(results(records, {"aeslc": {"name": "copy the input", "score": 0.25}}))
+    assert row["bars"] == {"teacher > copy the input": False}
+    assert "copy the input" in summarize_module.table([row])
