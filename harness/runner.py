@@ -25,6 +25,7 @@ from harness.backends import load_predictor
 from harness.cache import StageCache, fingerprint_rows, stage_key
 from harness.evaluation import Evaluation, evaluate_predictor, parity
 from harness.export import (
+    INT8_FP32_HEADS,
     INT8_PER_CHANNEL,
     copy_side_files,
     export_onnx,
@@ -488,6 +489,7 @@ class TaskRun:
                 "int8": wants_int8,
                 "cpu_flags": cpu_flags,
                 "per_channel": INT8_PER_CHANNEL,
+                "fp32_heads": INT8_FP32_HEADS,
             },
         )
         entry = self._lookup("export", key)
@@ -563,8 +565,15 @@ class TaskRun:
         folder.mkdir(parents=True, exist_ok=True)
         return save_inputs(path, batches)
 
-    def measure(self, variant: Variant, fmt: str, inputs: Path) -> dict[str, Any]:
-        """Latency and memory of one (model, format), in its own process."""
+    def prestart_measurement(self, variant: Variant, fmt: str) -> Any:
+        """Start the measurement process of (variant, fmt) ahead of its job (see ``PrestartedWorker``)."""
+        from harness.measure.isolated import PrestartedWorker
+
+        folder = self.dir / variant.label / f"measure-{fmt}"
+        return PrestartedWorker(fmt, variant.format_dirs[fmt], self.suite.measure.threads, folder)
+
+    def measure(self, variant: Variant, fmt: str, inputs: Path, worker: Any = None) -> dict[str, Any]:
+        """Latency and memory of one (model, format), in its own process (``worker``, when pre-started)."""
         from harness.measure.isolated import MeasureJob, measure_in_subprocess
 
         config = self.suite.measure
@@ -579,7 +588,7 @@ class TaskRun:
             min_iterations=config.min_iterations,
             min_seconds=config.min_seconds,
         )
-        return measure_in_subprocess(job, self.dir / variant.label / f"measure-{fmt}")
+        return measure_in_subprocess(job, self.dir / variant.label / f"measure-{fmt}", worker=worker)
 
     def record_key(self, variant: Variant, fmt: str, teacher_key: str) -> str:
         """The cache key of one finished record (evaluation and measurement of a model in a format)."""
@@ -622,13 +631,19 @@ class TaskRun:
                 else:
                     if reference is None and fmt != "pytorch":  # parity needs the PyTorch outputs
                         reference = self.evaluate(variant, "pytorch")
-                    log.info("[%s] evaluating %s (%s)", self.spec.name, variant.name, fmt)
-                    evaluation = self.evaluate(variant, fmt)
-                    if fmt == "pytorch":
-                        reference = evaluation
-                    inputs = inputs or self.measurement_inputs(self.dir)
+                    # The measurement process starts now and imports its runtime while this one evaluates.
+                    worker = self.prestart_measurement(variant, fmt)
+                    try:
+                        log.info("[%s] evaluating %s (%s)", self.spec.name, variant.name, fmt)
+                        evaluation = self.evaluate(variant, fmt)
+                        if fmt == "pytorch":
+                            reference = evaluation
+                        inputs = inputs or self.measurement_inputs(self.dir)
+                    except BaseException:
+                        worker.close()
+                        raise
                     log.info("[%s] measuring %s (%s)", self.spec.name, variant.name, fmt)
-                    measured = self.measure(variant, fmt, inputs)
+                    measured = self.measure(variant, fmt, inputs, worker)
                     record = self._record(variant, fmt, folder, evaluation, reference, teacher_predictions, measured)
                     predictions = evaluation.output.predictions
                     with self.cache.write("record", key) as (_, meta):

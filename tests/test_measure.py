@@ -170,6 +170,46 @@ def test_worker_round_trip(tiny_onnx: Path, tmp_path: Path) -> None:
     assert result["torch_imported"] is False  # ONNX measurements must not pay torch's start-up
 
 
+def test_prestarted_worker_measures_the_job_it_was_started_for(tiny_onnx: Path, tmp_path: Path) -> None:
+    from harness.measure import PrestartedWorker
+
+    inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 8, 0)})
+    job = MeasureJob(model_dir=str(tiny_onnx), fmt="onnx", inputs=str(inputs), batch_sizes=[1], threads=1,
+                     warmup=2, min_iterations=10, min_seconds=0.1, retries=0)
+    worker = PrestartedWorker("onnx", tiny_onnx, 1, tmp_path / "work")
+    time.sleep(0.5)  # the caller's own work (evaluation) while the worker imports
+    assert worker.proc.poll() is None  # it waits for its job, it does not measure anything by itself
+    result = measure_in_subprocess(job, tmp_path / "work", timeout_s=120, worker=worker)
+    assert worker.proc.returncode == 0
+    assert result["latency_ms"]["batch_1"]["n"] >= 10
+    assert result["runtime_import_s"] > 0 and result["torch_imported"] is False
+    assert result["thread_env"]["OMP_NUM_THREADS"] == "1"
+
+
+def test_prestarted_worker_for_another_job_is_stopped_and_a_new_process_measures(
+    tiny_onnx: Path, tmp_path: Path
+) -> None:
+    from harness.measure import PrestartedWorker
+
+    inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 8, 0)})
+    job = MeasureJob(model_dir=str(tiny_onnx), fmt="onnx", inputs=str(inputs), batch_sizes=[1], threads=1,
+                     warmup=1, min_iterations=5, min_seconds=0.05, retries=0)
+    stale = PrestartedWorker("onnx-int8", tiny_onnx, 1, tmp_path / "stale")
+    result = measure_in_subprocess(job, tmp_path / "work", timeout_s=120, worker=stale)
+    assert stale.proc.returncode is not None and stale.proc.returncode != 0  # killed, never handed the job
+    assert result["latency_ms"]["batch_1"]["n"] >= 5
+
+
+def test_prestarted_worker_that_fails_reports_its_stderr(tmp_path: Path) -> None:
+    from harness.measure import PrestartedWorker
+
+    inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 4, 0)})
+    job = MeasureJob(model_dir=str(tmp_path / "no-model"), fmt="onnx", inputs=str(inputs))
+    worker = PrestartedWorker("onnx", tmp_path / "no-model", job.threads, tmp_path / "work")
+    with pytest.raises(RuntimeError, match="ONNX model not found"):
+        measure_in_subprocess(job, tmp_path / "work", timeout_s=120, worker=worker)
+
+
 def test_worker_failure_raises_with_stderr(tmp_path: Path) -> None:
     inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 4, 0)})
     job = MeasureJob(model_dir=str(tmp_path / "no-model"), fmt="onnx", inputs=str(inputs))

@@ -71,9 +71,55 @@ def _tail(text: str, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def measure_in_subprocess(job: MeasureJob, workdir: Path, timeout_s: float = 900) -> dict:
+class PrestartedWorker:
+    """A measurement worker started before its job is known: it imports the runtime of ``fmt`` (torch and
+    transformers take seconds) and then waits. Start it, do other work (evaluate the model), then pass it
+    to :func:`measure_in_subprocess`. It is still a fresh process that measures one model, and it measures
+    nothing before the job arrives, so the import overlaps only with the caller's own work."""
+
+    def __init__(self, fmt: str, model_dir: str | Path, threads: int, workdir: Path):
+        self.fmt, self.model_dir, self.threads = fmt, str(model_dir), threads
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.stderr_path = workdir / STDERR_FILE
+        self._stderr = self.stderr_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.measure.worker", "--prestart", fmt, self.model_dir],
+            env=child_env(threads), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr, text=True,
+        )
+
+    def fits(self, job: MeasureJob) -> bool:
+        """Whether this worker was started for ``job``'s format, model and thread count."""
+        return (job.fmt, job.model_dir, job.threads) == (self.fmt, self.model_dir, self.threads)
+
+    def run(self, job_path: Path, result_path: Path, timeout_s: float) -> tuple[int, str]:
+        """Hand over the job and wait; returns (exit code, stderr)."""
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(f"{job_path}\t{result_path}\n")
+            self.proc.stdin.close()
+        except BrokenPipeError:  # the worker died while importing; its stderr says why
+            pass
+        try:
+            code = self.proc.wait(timeout=timeout_s)
+        finally:
+            self.close()
+        return code, self.stderr_path.read_text(errors="replace")
+
+    def close(self) -> None:
+        """Stop the worker if it is still running (a job that was never handed over)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._stderr.close()
+
+
+def measure_in_subprocess(
+    job: MeasureJob, workdir: Path, timeout_s: float = 900, worker: PrestartedWorker | None = None
+) -> dict:
     """Run ``job`` in a fresh ``python -m harness.measure.worker`` and return its result dict.
 
+    ``worker``: a :class:`PrestartedWorker` started for this job (else a new process is started now).
     The job, the result and the worker's stderr are kept in ``workdir``. Raises RuntimeError with the
     last 20 lines of stderr when the worker fails or runs past ``timeout_s``.
     """
@@ -84,6 +130,21 @@ def measure_in_subprocess(job: MeasureJob, workdir: Path, timeout_s: float = 900
     job_path, result_path = workdir / JOB_FILE, workdir / RESULT_FILE
     job_path.write_text(json.dumps(asdict(job), indent=2))
     result_path.unlink(missing_ok=True)
+    if worker is not None and worker.fits(job):
+        try:
+            code, stderr = worker.run(job_path, result_path, timeout_s)
+        except subprocess.TimeoutExpired as err:
+            raise RuntimeError(
+                f"measurement of {job.model_dir} ({job.fmt}) timed out after {timeout_s} s:\n"
+                f"{_tail(worker.stderr_path.read_text(errors='replace'))}"
+            ) from err
+        if code != 0:
+            raise RuntimeError(
+                f"measurement of {job.model_dir} ({job.fmt}) failed with exit code {code}:\n{_tail(stderr)}"
+            )
+        return json.loads(result_path.read_text())
+    if worker is not None:
+        worker.close()
     command = [sys.executable, "-m", "harness.measure.worker", str(job_path), str(result_path)]
     try:
         proc = subprocess.run(

@@ -1,5 +1,10 @@
 """Measurement worker: ``python -m harness.measure.worker JOB.json RESULT.json``.
 
+Or pre-started: ``python -m harness.measure.worker --prestart FMT MODEL_DIR`` imports the runtime of
+``FMT`` first, then reads one line ``JOB.json<TAB>RESULT.json`` from stdin, runs that job and exits.
+The parent starts it while it evaluates the model, so the seconds of importing torch and transformers
+overlap with other work, and the worker is still a fresh process that measures one model only.
+
 Meant to run in a fresh process (see :mod:`harness.measure.isolated`). ONNX formats never import torch
 (except generation exports, which decode through optimum), which keeps start-up fast and memory honest.
 """
@@ -52,14 +57,16 @@ def _batch_inputs(data: np.lib.npyio.NpzFile, batch_size: int) -> dict[str, np.n
     return batch
 
 
-def run_job(job: dict) -> dict:
-    """Load the model in ``job``, time each batch size and return the result dict."""
+def run_job(job: dict, import_s: float | None = None) -> dict:
+    """Load the model in ``job``, time each batch size and return the result dict.
+
+    ``import_s``: the runtime's import time when a pre-started worker already imported it."""
     from harness.backends import load_predictor
 
     threads = int(job.get("threads") or 1)
     t0 = time.perf_counter()
     _import_runtime(job["fmt"], job["model_dir"])
-    import_s = time.perf_counter() - t0
+    import_s = time.perf_counter() - t0 if import_s is None else import_s
     data = np.load(job["inputs"])
     batches = {int(b): _batch_inputs(data, int(b)) for b in job["batch_sizes"]}
     latency: dict[str, dict] = {}
@@ -108,11 +115,24 @@ def run_job(job: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = sys.argv[1:] if argv is None else argv
+    import_s = None
+    if len(args) == 3 and args[0] == "--prestart":
+        t0 = time.perf_counter()
+        _import_runtime(args[1], args[2])
+        import_s = time.perf_counter() - t0
+        line = sys.stdin.readline().rstrip("\n")
+        if not line:  # the parent closed stdin without a job: nothing to do
+            return 0
+        args = line.split("\t")
     if len(args) != 2:
-        print("usage: python -m harness.measure.worker JOB.json RESULT.json", file=sys.stderr)
+        print(
+            "usage: python -m harness.measure.worker JOB.json RESULT.json\n"
+            "       python -m harness.measure.worker --prestart FMT MODEL_DIR  (then JOB.json<TAB>RESULT.json on stdin)",
+            file=sys.stderr,
+        )
         return 2
     job = json.loads(Path(args[0]).read_text())
-    result = run_job(job)
+    result = run_job(job, import_s=import_s)
     Path(args[1]).write_text(json.dumps(result, indent=2))
     return 0
 
