@@ -135,6 +135,7 @@ def main() -> None:
             else:
                 figures = tutorial(train, validation, dynamic=name == "tutorial-dynamic", work=Path(scratch))
         figures["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        figures["command"] = " ".join(["bench/tutorial_recipes.py", *sys.argv[1:]])
         results["recipes"][name] = figures
         print(f"{name}: train {figures['train_s']} s, accuracy {figures['accuracy']}, steps {figures['steps']}",
               flush=True)
@@ -144,7 +145,6 @@ def main() -> None:
     results["setup"] = {
         "train_examples": len(train), "eval_examples": len(validation), "machine": platform.processor() or
         platform.machine(), "cpus": os.cpu_count(), "torch": torch.__version__, "transformers": transformers.__version__,
-        "command": " ".join(["bench/tutorial_recipes.py", *sys.argv[1:]]),
     }
     recipes = results["recipes"]
     if "reusebench" in recipes and "tutorial-dynamic" in recipes:

@@ -773,6 +773,7 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
         config={
             "suite": options.suite.model_dump(mode="json"),
             "tasks": [s.model_dump(mode="json") for s in specs],
+            "teacher": options.teacher_names()[0],  # kept for readers of older results
             "teachers": options.teacher_names(),
             "executor": options.executor,
             "students": options.students or options.suite.students,
