@@ -92,6 +92,23 @@ def export_onnx(model_dir: Path, out_dir: Path, onnx_task: str) -> Path:
 # 3.2 F1 points on the built-in QA student (span heads read small logit differences); per-channel costs
 # nothing at inference on ORT's dynamic MatMulInteger path.
 INT8_PER_CHANNEL = True
+# Task heads (and BERT's pooler) stay in fp32: they are a tiny share of the weights, and their outputs are
+# the predictions themselves, so their rounding error is not averaged away by later layers.
+INT8_FP32_HEADS = ("/pooler/", "/classifier/", "/qa_outputs/", "/score/")
+
+
+def head_nodes(onnx_file: Path) -> list[str]:
+    """Names of the MatMul/Gemm nodes of ``onnx_file`` that belong to a task head (kept fp32)."""
+    import onnx
+
+    graph = onnx.load(str(onnx_file), load_external_data=False).graph
+    names = []
+    for node in graph.node:
+        if node.op_type in ("MatMul", "Gemm") and any(part in node.name for part in INT8_FP32_HEADS):
+            names.append(node.name)
+            if node.op_type == "Gemm":  # onnxruntime's quantizer first splits a Gemm into <name>_MatMul + Add
+                names.append(f"{node.name}_MatMul")
+    return names
 
 
 def quantize_dynamic_int8(onnx_dir: Path, out_dir: Path, cpu_flags: list[str]) -> Path:
@@ -99,19 +116,19 @@ def quantize_dynamic_int8(onnx_dir: Path, out_dir: Path, cpu_flags: list[str]) -
 
     Weights u8, activations u8 (optimum's AVX2 config) on CPUs without VNNI: the ORT docs warn that
     u8s8 can saturate there. With AVX512-VNNI, the VNNI config (u8/s8) is used. Weight scales are
-    per channel (``INT8_PER_CHANNEL``). Returns the main file.
+    per channel (``INT8_PER_CHANNEL``); task heads stay fp32 (``INT8_FP32_HEADS``). Returns the main file.
     """
     from optimum.onnxruntime import ORTQuantizer
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
 
     vnni = "avx512_vnni" in cpu_flags or "avx_vnni" in cpu_flags
     make_config = AutoQuantizationConfig.avx512_vnni if vnni else AutoQuantizationConfig.avx2
-    qconfig = make_config(is_static=False, per_channel=INT8_PER_CHANNEL)
     files = onnx_files(onnx_dir)
     if not files:
         raise ModelError(f"{onnx_dir}: no ONNX file to quantize")
     out_dir.mkdir(parents=True, exist_ok=True)
     for source in files:
+        qconfig = make_config(is_static=False, per_channel=INT8_PER_CHANNEL, nodes_to_exclude=head_nodes(source))
         with _quiet():
             # One quantizer per file: optimum's ORTQuantizer does not quantize multi-file models at once.
             quantizer = ORTQuantizer.from_pretrained(str(onnx_dir), file_name=source.name)
