@@ -98,6 +98,15 @@ class StageCache:
         """Whether a written entry exists (without verifying its files, for planning)."""
         return self.enabled and (self._folder(stage, key) / MANIFEST).is_file()
 
+    def peek_metadata(self, stage: str, key: str) -> dict[str, Any] | None:
+        """The metadata of a written entry without verifying its files (for planning), or None."""
+        if not self.has(stage, key):
+            return None
+        try:
+            return json.loads((self._folder(stage, key) / MANIFEST).read_text()).get("metadata", {})
+        except (OSError, ValueError):
+            return None
+
     def lookup(self, stage: str, key: str) -> CacheEntry | None:
         """The complete, intact entry for ``key``, or None (a corrupted entry is removed and noted)."""
         if not self.enabled:

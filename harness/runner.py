@@ -149,8 +149,17 @@ class Variant:
     format_dirs: dict[str, Path] = field(default_factory=dict)
     format_errors: dict[str, str] = field(default_factory=dict)
     key: str = ""
+    # Which training produced these weights. Later stages key on it rather than on ``key``: a model retrained
+    # under the same key (its entry evicted or lost) must not inherit the exports and records of the old one.
+    build: str = ""
     label: str = "teacher"
     cached: bool = False
+
+
+def build_of(metadata: dict[str, Any], key: str) -> str:
+    """The build (training) identity stored in a cache entry's metadata; entries written before builds
+    were recorded are identified by their key."""
+    return str(metadata.get("build") or key)
 
 
 def _write_error(exc: OSError, target: Path, kept: Path) -> ReusebenchError:
@@ -297,12 +306,12 @@ class TaskRun:
             },
         )
 
-    def student_key(self, student: StudentSpec, teacher_key: str) -> str:
-        """The cache key of a distilled student."""
+    def student_key(self, student: StudentSpec, teacher_build: str) -> str:
+        """The cache key of a distilled student of the teacher whose weights are ``teacher_build``."""
         return stage_key(
             "distill",
             {
-                "teacher": teacher_key,
+                "teacher": teacher_build,
                 "student": student.text,
                 "student_model": (
                     model_identity(resolve_model_source(student.model, allow_pickle=self.options.allow_pickle))
@@ -337,6 +346,7 @@ class TaskRun:
             train_cost=TrainCost(**meta["train_cost"]),
             lineage=lineage,
             key=key,
+            build=build_of(meta, key),
             label=label,
             cached=True,
         )
@@ -355,13 +365,14 @@ class TaskRun:
             variant = self.train_teacher(folder)
             meta["params"] = variant.params
             meta["train_cost"] = variant.train_cost.to_dict() if variant.train_cost else None
+            meta["build"] = variant.build = uuid.uuid4().hex
         variant.pytorch_dir = self.teacher_dir = self.cache.path_for("finetune", key)
         variant.key = key
         return variant
 
     def student_variant(self, student: StudentSpec, teacher: Variant) -> Variant:
         """A distilled student: from the cache, or distilled now and stored."""
-        key = self.student_key(student, teacher.key)
+        key = self.student_key(student, teacher.build)
         entry = self._lookup("distill", key)
         if entry is not None:
             log.info("[%s] student %s: cached (%s)", self.spec.name, student.text, key)
@@ -372,6 +383,7 @@ class TaskRun:
             variant = self.train_student(student, teacher, folder)
             meta["params"] = variant.params
             meta["train_cost"] = variant.train_cost.to_dict() if variant.train_cost else None
+            meta["build"] = variant.build = uuid.uuid4().hex
         variant.pytorch_dir = self.cache.path_for("distill", key)
         variant.key = key
         return variant
@@ -484,7 +496,7 @@ class TaskRun:
         key = stage_key(
             "export",
             {
-                "model": variant.key,
+                "model": variant.build,
                 "task": onnx_task,
                 "int8": wants_int8,
                 "cpu_flags": cpu_flags,
@@ -590,15 +602,15 @@ class TaskRun:
         )
         return measure_in_subprocess(job, self.dir / variant.label / f"measure-{fmt}", worker=worker)
 
-    def record_key(self, variant: Variant, fmt: str, teacher_key: str) -> str:
+    def record_key(self, variant: Variant, fmt: str, teacher_build: str) -> str:
         """The cache key of one finished record (evaluation and measurement of a model in a format)."""
         return stage_key(
             "record",
             {
-                "model": variant.key,
+                "model": variant.build,
                 "format": fmt,
-                "folder": str(variant.format_dirs[fmt]),  # the export entry, itself content-addressed
-                "teacher": teacher_key,
+                "folder": str(variant.format_dirs[fmt]),  # the export entry, keyed on the model's build
+                "teacher": teacher_build,
                 "eval": self.data_fingerprint["eval"],
                 "measure": self.suite.measure.model_dump(mode="json"),
                 "tolerance": self.suite.export_tolerance,
@@ -623,7 +635,7 @@ class TaskRun:
         for variant in variants:
             reference: Evaluation | None = None
             for fmt, folder in variant.format_dirs.items():
-                key = self.record_key(variant, fmt, teacher.key)
+                key = self.record_key(variant, fmt, teacher.build)
                 entry = self._lookup("record", key)
                 if entry is not None:
                     record = Record.model_validate({**entry.metadata["record"], "cached": True})
@@ -866,15 +878,18 @@ def plan(options: RunOptions, run_dir: Path) -> list[dict[str, Any]]:
         tokens = count_tokens(task_run.train_features)
         layers, teacher_n = _encoder_params(task_run.teacher_source)
         teacher_key = task_run.teacher_key()
-        cached = task_run.cache.has("finetune", teacher_key) and "finetune" not in options.force
+        teacher_meta = None if "finetune" in options.force else task_run.cache.peek_metadata("finetune", teacher_key)
+        cached = teacher_meta is not None
+        # A teacher trained anew is a new build: none of its students can be cached yet.
+        teacher_build = build_of(teacher_meta, teacher_key) if teacher_meta is not None else None
         teacher_flops = 6.0 * teacher_n * tokens * spec.training.epochs
         rows.append(
             {"task": spec.name, "stage": "finetune", "model": task_run.teacher_name, "key": teacher_key,
              "cached": cached, "estimate_s": 0.0 if cached else teacher_flops / ESTIMATE_FLOPS_PER_S}
         )
         for student in task_run.students:
-            key = task_run.student_key(student, teacher_key)
-            cached = task_run.cache.has("distill", key) and "distill" not in options.force
+            key = task_run.student_key(student, teacher_build) if teacher_build else "-"
+            cached = teacher_build is not None and task_run.cache.has("distill", key) and "distill" not in options.force
             keep = len(student.layers) if student.layers else (student.layer_count or layers)
             student_n = teacher_n * keep / max(layers, 1)
             epochs = spec.distillation.epochs or spec.training.epochs

@@ -3,6 +3,7 @@ and a run killed mid-way resumes with the same command."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,6 +73,26 @@ def test_force_recomputes_from_the_named_stage(setup):
     assert main(argv(root, teacher, suite, "forced", "--force", "export")) == 0
     log = (root / "forced" / "run.log").read_text()
     assert "teacher: cached" in log and "exporting" in log
+
+
+def test_retrained_teacher_reuses_nothing_downstream(setup, capsys):
+    """A teacher whose entry was evicted is trained again under the same key; its student, exports and
+    records must be made anew, not taken from the old teacher's (they would carry its cost and timings)."""
+    root, teacher, suite = setup
+    cache = root / "evicted-cache"
+    shutil.copytree(root / "cache", cache)
+    for entry in (cache / "finetune").iterdir():
+        shutil.rmtree(entry)
+    command = argv(root, teacher, suite, "retrained")
+    command[command.index(str(root / "cache"))] = str(cache)
+    capsys.readouterr()
+    assert main([*command, "--dry-run"]) == 0
+    assert "| sentiment | distill | layers=2 | no |" in capsys.readouterr().out
+    assert main(command) == 0
+    log = (root / "retrained" / "run.log").read_text()
+    assert "fine-tuning teacher" in log and "distilling student layers=2" in log
+    records = results(root, "retrained")["records"]
+    assert len(records) == 5 and not any(r.get("cached") for r in records)
 
 
 def test_dry_run_prints_the_plan_with_cache_state(setup, capsys):
