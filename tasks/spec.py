@@ -212,6 +212,29 @@ def _format_validation_error(path: str, error: ValidationError) -> str:
     return f"{path}: " + "; ".join(parts)
 
 
+# Task and suite files hold tens of values; aliases that repeat aliases can make a few lines stand for billions,
+# which the safe loader builds cheaply (shared references) but validation would walk one by one.
+MAX_YAML_VALUES = 100_000
+
+
+def _refuse_expansion_bombs(data: Any, path: Path) -> None:
+    """Count the values ``data`` stands for, alias repeats included, and stop at ``MAX_YAML_VALUES``."""
+    pending, seen = [data], 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{path}: invalid YAML: stands for more than {MAX_YAML_VALUES:,} values once its aliases are "
+                "expanded; task and suite files are small, so this looks like an alias bomb"
+            )
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping with the *safe* loader (tags such as ``!!python/object`` are rejected)."""
     path = Path(path)
@@ -232,6 +255,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    _refuse_expansion_bombs(data, path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
     return data
