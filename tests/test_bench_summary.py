@@ -26,6 +26,7 @@ def test_sst2_bars_use_the_best_student_format():
         record("student", "onnx", 0.88, 5.0),       # 4x: meets both
         record("student", "onnx-int8", 0.875, 3.0),
     ]))
+    assert row["train_s"] == [None, None]  # records without training figures
     assert row["retention"] == pytest.approx(0.88 / 0.90)
     assert row["speedups"]["onnx"] == pytest.approx(4.0)
     assert row["int8_drop"] == pytest.approx(0.005)
@@ -50,3 +51,11 @@ def test_generation_teacher_must_beat_copying_the_input():
     row = summarize_module.summarize(results(records, {"aeslc": {"name": "copy the input", "score": 0.25}}))
     assert row["bars"] == {"teacher > copy the input": False}
     assert "copy the input" in summarize_module.table([row])
+
+
+def test_training_cost_comes_from_the_records():
+    teacher = {**record("teacher", "pytorch", 0.90, 20.0), "train": {"wall_s": 617.2}}
+    student = {**record("student", "pytorch", 0.88, 10.0), "train": {"wall_s": 527.3}}
+    row = summarize_module.summarize(results([teacher, student]))
+    assert row["train_s"] == [617.2, 527.3]
+    assert "| 617 + 527 | 10 s |" in summarize_module.table([row])
