@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tasks.errors import ConfigError
 
@@ -133,12 +141,25 @@ class TaskSpec(_Strict):
     )
     n_best: int = Field(20, gt=0, description="qa: start and end candidates per window when decoding a span")
     max_answer_length: int = Field(30, gt=0, description="qa: longest answer span, in tokens")
+    swap_pairs: bool = Field(
+        False,
+        description="similarity only: also train on every pair with its two texts swapped (for a symmetric "
+        "score; doubles the training set, as in sentence-transformers' cross-encoder STS-B recipe)",
+    )
 
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
         if not NAME_PATTERN.match(value):
             raise ValueError(f"{value!r} must match {NAME_PATTERN.pattern} (lower-case letters, digits, _ . -)")
+        return value
+
+    @field_validator("swap_pairs")
+    @classmethod
+    def _swap_pairs_needs_pairs(cls, value: bool, info: ValidationInfo) -> bool:
+        kind = info.data.get("kind")
+        if value and kind != "similarity":
+            raise ValueError(f"applies to kind similarity only, not {kind}")
         return value
 
     @field_validator("labels")

@@ -149,3 +149,36 @@ def test_nan_regression_target():
     rows = [{"a": "x", "b": "y", "score": 1.0}, {"a": "x", "b": "z", "score": float("nan")}]
     with pytest.raises(DataError, match=r"row 1: column 'score' is nan"):
         prepare(spec, rows)
+
+
+@pytest.mark.parametrize("labels", [None, ["different", "same"]])
+def test_swap_pairs_adds_each_training_pair_mirrored(labels):
+    spec = parse_task(
+        {
+            "name": "sts",
+            "kind": "similarity",
+            "data": {"source": "local", "path": "d", "train": "t.jsonl", "eval": "e.jsonl"},
+            "columns": {"text": "a", "text_pair": "b", "label": "score"},
+            "labels": labels,
+            "primary_metric": "pearson" if labels is None else "f1",
+            "swap_pairs": True,
+        }
+    )
+    rows = [{"a": "first", "b": "second", "score": 0}, {"a": "third", "b": "fourth", "score": 1}]
+    train = prepare(spec, rows)
+    assert list(zip(train["text"], train["text_pair"], train["label"], strict=True)) == [
+        ("first", "second", 0),
+        ("third", "fourth", 1),
+        ("second", "first", 0),
+        ("fourth", "third", 1),
+    ]
+    evaluation = prepare(spec, rows, is_train=False)
+    assert evaluation["text"] == ["first", "third"]  # the evaluation split is never augmented
+
+
+def test_swap_pairs_is_refused_outside_similarity():
+    with pytest.raises(
+        Exception,
+        match="field 'swap_pairs': Value error, applies to kind similarity only, not classification",
+    ):
+        task(swap_pairs=True)

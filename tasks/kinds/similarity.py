@@ -75,6 +75,17 @@ class SimilarityKind(TaskKind):
     def prepare_split(self, spec: TaskSpec, split: datasets.Dataset, origin: str, is_train: bool) -> datasets.Dataset:
         import datasets as hf_datasets
 
+        prepared = self._prepare_pairs(spec, split, origin, is_train)
+        if is_train and spec.swap_pairs:
+            swapped = prepared.rename_columns({"text": "text_pair", "text_pair": "text"})
+            prepared = hf_datasets.concatenate_datasets([prepared, swapped.select_columns(prepared.column_names)])
+        return prepared
+
+    def _prepare_pairs(
+        self, spec: TaskSpec, split: datasets.Dataset, origin: str, is_train: bool
+    ) -> datasets.Dataset:
+        import datasets as hf_datasets
+
         require_columns(split, spec.columns, ("text", "text_pair", "label"), origin)
         if not self.is_regression(spec):
             return self._pair_classification.prepare_split(spec, split, origin, is_train)
