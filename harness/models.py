@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import ConfigError, ModelError
+from tasks.kinds.base import mark_new_parameters
 
 DEFAULT_TEACHER = "minilm"
 
@@ -121,7 +122,8 @@ def load_model_for_kind(
     """Load ``source`` with the head that ``auto_class`` names (e.g. AutoModelForSequenceClassification).
 
     Safetensors only, unless ``allow_pickle``: a local folder is checked by :func:`check_weights`, and a
-    Hub id is loaded with ``use_safetensors=True``.
+    Hub id is loaded with ``use_safetensors=True``. The parameters the checkpoint lacks (a new head) are
+    marked with :func:`~tasks.kinds.base.mark_new_parameters`.
     """
     import transformers
     from transformers.utils import logging as hf_logging
@@ -132,15 +134,18 @@ def load_model_for_kind(
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
     try:
-        return _from_pretrained(
+        model, loading_info = _from_pretrained(
             loader,
             source,
             trust_remote_code=trust_remote_code,
             use_safetensors=_use_safetensors(source, allow_pickle),
+            output_loading_info=True,
             **model_kwargs,
         )
     finally:
         hf_logging.set_verbosity(verbosity)
+    mark_new_parameters(model, loading_info.get("missing_keys", []))  # e.g. a new task head
+    return model
 
 
 def _use_safetensors(source: str, allow_pickle: bool) -> bool | None:

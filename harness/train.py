@@ -6,6 +6,7 @@ cuts most of the padding that a fixed ``max_length`` would compute.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import time
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import ConfigError
-from tasks.kinds.base import TaskKind
+from tasks.kinds.base import TaskKind, new_parameter_names
 from tasks.spec import DistillationConfig, TrainingConfig
+
+log = logging.getLogger("reusebench")
 
 
 @dataclass
@@ -148,7 +151,10 @@ def fine_tune(
     from transformers import Trainer
 
     args = _training_arguments(config, config, work_dir, seed, device, progress)
-    trainer = Trainer(
+    trainer_class = Trainer
+    if config.new_parameters_learning_rate is not None:
+        trainer_class = _make_two_rate_trainer_class(config.new_parameters_learning_rate)
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=train_features,
@@ -156,6 +162,57 @@ def fine_tune(
         processing_class=tokenizer,
     )
     return _train_and_account(trainer, train_features, energy, model, teacher=None)
+
+
+def parameter_groups(
+    model: Any, decay_names: set[str], weight_decay: float, learning_rate: float, new_learning_rate: float
+) -> list[dict[str, Any]]:
+    """AdamW parameter groups: the Trainer's split into decayed and not decayed parameters (biases and
+    norms are not), crossed with a split into the checkpoint's parameters (``learning_rate``) and the ones
+    :func:`~tasks.kinds.base.new_parameter_names` lists (``new_learning_rate``). Empty groups are left out."""
+    new_names = new_parameter_names(model)
+    groups = []
+    for is_new, rate in ((False, learning_rate), (True, new_learning_rate)):
+        for decayed in (True, False):
+            params = [
+                param
+                for name, param in model.named_parameters()
+                if param.requires_grad and (name in new_names) == is_new and (name in decay_names) == decayed
+            ]
+            if params:
+                groups.append({"params": params, "weight_decay": weight_decay if decayed else 0.0, "lr": rate})
+    return groups
+
+
+def _make_two_rate_trainer_class(new_learning_rate: float) -> type:
+    from transformers import Trainer
+
+    class TwoRateTrainer(Trainer):
+        """A Trainer whose AdamW gives newly initialised parameters their own learning rate (the
+        scheduler's warm-up and decay scale both rates alike)."""
+
+        def create_optimizer(self) -> Any:
+            import torch
+
+            if self.optimizer is None:
+                groups = parameter_groups(
+                    self.model,
+                    set(self.get_decay_parameter_names(self.model)),
+                    self.args.weight_decay,
+                    self.args.learning_rate,
+                    new_learning_rate,
+                )
+                if not new_parameter_names(self.model):
+                    log.warning("new_parameters_learning_rate: the model has no new parameters; it has no effect")
+                self.optimizer = torch.optim.AdamW(
+                    groups,
+                    lr=self.args.learning_rate,
+                    betas=(self.args.adam_beta1, self.args.adam_beta2),
+                    eps=self.args.adam_epsilon,
+                )
+            return self.optimizer
+
+    return TwoRateTrainer
 
 
 def _train_and_account(trainer: Any, features: Any, energy: bool, model: Any, teacher: Any | None) -> TrainCost:

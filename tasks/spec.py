@@ -85,6 +85,12 @@ class TrainingConfig(_Strict):
     batch_size: int = Field(32, gt=0)
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.06, ge=0, lt=1)
+    new_parameters_learning_rate: float | None = Field(
+        None,
+        gt=0,
+        description="teacher fine-tuning: learning rate of the parameters the checkpoint does not have (a new "
+        "task head; a BERT2BERT decoder's cross-attention and LM-head transform); default: learning_rate",
+    )
 
 
 class DistillationConfig(_Strict):

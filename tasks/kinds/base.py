@@ -19,6 +19,22 @@ if TYPE_CHECKING:
     from tasks.spec import DistillationConfig, TaskSpec
 
 
+#: Attribute that lists, on a freshly built model, the parameters its checkpoint did not have.
+NEW_PARAMETERS_ATTRIBUTE = "reusebench_new_parameters"
+
+
+def mark_new_parameters(model: Any, names: set[str] | frozenset[str] | list[str]) -> None:
+    """Record which of ``model``'s parameters were newly initialised (not loaded from the checkpoint),
+    so that ``training.new_parameters_learning_rate`` can give them their own learning rate."""
+    parameters = {name for name, _ in model.named_parameters()}
+    setattr(model, NEW_PARAMETERS_ATTRIBUTE, frozenset(set(names) & parameters))
+
+
+def new_parameter_names(model: Any) -> frozenset[str]:
+    """The parameters :func:`mark_new_parameters` recorded on ``model`` (none when it was not called)."""
+    return getattr(model, NEW_PARAMETERS_ATTRIBUTE, frozenset())
+
+
 @dataclass
 class EvalOutput:
     """Predictions and references over an eval split, plus the raw outputs used for parity checks."""

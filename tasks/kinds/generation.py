@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tasks.errors import ConfigError, DataError, ModelError
-from tasks.kinds.base import EvalOutput, TaskKind
+from tasks.kinds.base import EvalOutput, TaskKind, mark_new_parameters
 from tasks.kinds.batching import forward_in_batches
 from tasks.kinds.classification import require_columns
 
@@ -85,6 +85,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("reusebench")
 
 WARM_START, SEQ2SEQ, CAUSAL = "warm-start", "seq2seq", "causal"
+#: Name parts of the parameters a BERT2BERT warm start initialises from scratch.
+WARM_START_NEW_PARAMETERS = (".crossattention.", "decoder.cls.predictions.")
 CAUSAL_ARCHITECTURE_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 METRIC_KEYS = ("rouge1", "rouge2", "rougeL", "bleu", "chrf")
 # Shleifer & Rush 2020 (DistilBART), seq2seq-distillation/distillation.py: temperature = 2.0.
@@ -376,6 +378,11 @@ class GenerationKind(TaskKind):
         model.config.pad_token_id = setup.pad_id
         if family == WARM_START:
             model.config.vocab_size = model.config.decoder.vocab_size
+            # What the warm start adds to an encoder checkpoint: the decoder's cross-attention, and its LM-head
+            # transform (counted as new even for a checkpoint that has an MLM head, e.g. bert-base-uncased).
+            mark_new_parameters(
+                model, [n for n, _ in model.named_parameters() if any(m in n for m in WARM_START_NEW_PARAMETERS)]
+            )
         model.generation_config = greedy_generation_config(model, setup, spec.max_new_tokens)
         return model
 
