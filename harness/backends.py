@@ -9,25 +9,21 @@ the same predictors, so a metric and a latency always describe the same code pat
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from tasks.errors import ModelError
+from tasks.errors import ModelError, unknown_name_error
+from tasks.kinds.generation.decoding import greedy_new_tokens
+from tasks.kinds.generation.families import CAUSAL, SEQ2SEQ, declared_family
+
+# The protocol lives with the task kinds, which evaluate through it; re-exported here for the harness.
+from tasks.kinds.predictor import Predictor  # noqa: F401
 
 ONNX_FILE = "model.onnx"
-
-
-class Predictor(Protocol):
-    """What evaluation and measurement need from a loaded model."""
-
-    fmt: str
-    input_names: list[str]
-
-    def forward(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Run the model on one batch; returns named output arrays."""
-        ...
 
 
 def _select_inputs(batch: dict[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
@@ -41,17 +37,12 @@ class TorchPredictor:
 
     def __init__(self, model_dir: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         import torch
-        import transformers
+
+        from harness.models import load_saved_model
 
         if threads:
             torch.set_num_threads(threads)
-        config = transformers.AutoConfig.from_pretrained(model_dir)
-        architecture = (config.architectures or [None])[0]
-        # Only classes that transformers itself defines: never code from the model folder.
-        model_class = getattr(transformers, architecture or "", None)
-        if model_class is None:
-            raise ModelError(f"{model_dir}: config.json names no transformers architecture ({architecture!r})")
-        self.model = model_class.from_pretrained(model_dir).to(device).eval()
+        self.model = load_saved_model(model_dir).to(device).eval()
         self.device = device
         self._torch = torch
         forward_args = self.model.forward.__code__.co_varnames
@@ -123,7 +114,6 @@ class OnnxPredictor:
 ONNX_ENCODER_FILE = "encoder_model.onnx"
 ONNX_MERGED_DECODER_FILE = "decoder_model_merged.onnx"
 ONNX_DECODER_WITH_PAST_FILE = "decoder_with_past_model.onnx"
-CAUSAL_LM_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 DEFAULT_MAX_NEW_TOKENS = 32
 
 
@@ -140,12 +130,9 @@ def generation_family(model_dir: str | Path) -> str | None:
     Seq2seq: an ONNX encoder file, or ``is_encoder_decoder`` in config.json (BERT2BERT, T5, BART); causal: a
     ``*ForCausalLM`` / ``*LMHeadModel`` architecture (GPT-2 and the like).
     """
-    config = _config_dict(model_dir)
-    if (Path(model_dir) / ONNX_ENCODER_FILE).is_file() or config.get("is_encoder_decoder"):
-        return "seq2seq"
-    if any(str(name).endswith(CAUSAL_LM_SUFFIXES) for name in config.get("architectures") or []):
-        return "causal"
-    return None
+    if (Path(model_dir) / ONNX_ENCODER_FILE).is_file():
+        return SEQ2SEQ
+    return declared_family(_config_dict(model_dir))
 
 
 class _GreedyGeneration:
@@ -175,26 +162,14 @@ class _GreedyGeneration:
         self.pad_id = int(pad if pad is not None else (eos or 0))
 
     def _generate(self, batch: dict[str, np.ndarray], model: Any, device: Any) -> dict[str, np.ndarray]:
-        import torch
-
-        from tasks.kinds.generation import left_pad
-
         input_ids = np.asarray(batch["input_ids"], dtype=np.int64)
         mask = np.asarray(batch.get("attention_mask", np.ones_like(input_ids)), dtype=np.int64)
-        if self.family == "causal":
-            input_ids, mask = left_pad(input_ids, mask, self.pad_id)
-        with torch.inference_mode():
-            output = model.generate(
-                input_ids=torch.from_numpy(input_ids).to(device),
-                attention_mask=torch.from_numpy(mask).to(device),
-                max_new_tokens=self.max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-                pad_token_id=self.pad_id,
-            )
-        new = output[:, input_ids.shape[1] :] if self.family == "causal" else output[:, 1:]
+        new = greedy_new_tokens(
+            model, input_ids, mask, causal=self.family == CAUSAL, pad_id=self.pad_id,
+            max_new_tokens=self.max_new_tokens, device=device,
+        )
         self.last_generated_tokens = int(new.shape[1])
-        return {"sequences": new.cpu().numpy().astype(np.int64)}
+        return {"sequences": new}
 
 
 class TorchGenerationPredictor(_GreedyGeneration, TorchPredictor):
@@ -235,7 +210,7 @@ class OnnxGenerationPredictor(_GreedyGeneration):
         options = {"session_options": onnx_session_options(threads), "providers": onnx_providers(device)}
         files = {path.name for path in Path(model_dir).glob("*.onnx")}
         try:
-            if family == "seq2seq":
+            if family == SEQ2SEQ:
                 merged = ONNX_MERGED_DECODER_FILE in files
                 with_past = merged or ONNX_DECODER_WITH_PAST_FILE in files
                 self.model = ORTModelForSeq2SeqLM.from_pretrained(
@@ -251,18 +226,72 @@ class OnnxGenerationPredictor(_GreedyGeneration):
         return self._generate(batch, self.model, self.model.device)
 
 
+# -- formats ------------------------------------------------------------------------------------
+#: A predictor loader: ``loader(model_dir, fmt=..., device=..., threads=...)``.
+PredictorLoader = Callable[..., Predictor]
+
+
+@dataclass(frozen=True)
+class FormatLoaders:
+    """How one format loads a model folder: an encoder head, and a generation model (None: not supported)."""
+
+    encoder: PredictorLoader
+    generation: PredictorLoader | None = None
+
+
+_FORMATS: dict[str, FormatLoaders] = {}
+
+
+def register_format(name: str, encoder: PredictorLoader, generation: PredictorLoader | None = None) -> None:
+    """Make format ``name`` loadable by :func:`load_predictor`.
+
+    Each loader is called as ``loader(model_dir, fmt=name, device=device, threads=threads)`` and returns a
+    :class:`Predictor`; ``generation`` loads the folders :func:`generation_family` recognises (greedy decoding).
+    """
+    if name in _FORMATS and _FORMATS[name] != FormatLoaders(encoder, generation):
+        raise ValueError(f"format {name!r} is registered twice")
+    _FORMATS[name] = FormatLoaders(encoder, generation)
+
+
+def unregister_format(name: str) -> None:
+    """Forget format ``name`` (tests that register a toy format clean up with this)."""
+    _FORMATS.pop(name, None)
+
+
+def format_names() -> tuple[str, ...]:
+    """The registered formats, in registration order."""
+    return tuple(_FORMATS)
+
+
+def format_loaders(fmt: str) -> FormatLoaders:
+    """The loaders of format ``fmt``; an unknown format is a :class:`ModelError` with a "did you mean" hint."""
+    if not isinstance(fmt, str) or fmt not in _FORMATS:
+        raise unknown_name_error("format", fmt, format_names(), error=ModelError)
+    return _FORMATS[fmt]
+
+
+def _torch(model_dir: str | Path, fmt: str, device: str, threads: int | None) -> Predictor:
+    return TorchPredictor(model_dir, device=device, threads=threads)
+
+
+def _torch_generation(model_dir: str | Path, fmt: str, device: str, threads: int | None) -> Predictor:
+    return TorchGenerationPredictor(model_dir, device=device, threads=threads)
+
+
+register_format("pytorch", encoder=_torch, generation=_torch_generation)
+register_format("onnx", encoder=OnnxPredictor, generation=OnnxGenerationPredictor)
+register_format("onnx-int8", encoder=OnnxPredictor, generation=OnnxGenerationPredictor)
+
+
 def load_predictor(model_dir: str | Path, fmt: str, device: str = "cpu", threads: int | None = None) -> Predictor:
-    """Load the model stored in ``model_dir`` in format ``fmt`` (pytorch, onnx or onnx-int8).
+    """Load the model stored in ``model_dir`` in format ``fmt`` (one of :func:`format_names`: pytorch, onnx,
+    onnx-int8).
 
     Generation models (see :func:`generation_family`) get a predictor whose ``forward`` decodes greedily.
     """
     generation = generation_family(model_dir) is not None
-    if fmt == "pytorch":
-        if generation:
-            return TorchGenerationPredictor(model_dir, device=device, threads=threads)
-        return TorchPredictor(model_dir, device=device, threads=threads)
-    if fmt in ("onnx", "onnx-int8"):
-        if generation:
-            return OnnxGenerationPredictor(model_dir, fmt=fmt, device=device, threads=threads)
-        return OnnxPredictor(model_dir, fmt=fmt, device=device, threads=threads)
-    raise ModelError(f"unknown format {fmt!r}; allowed values: pytorch, onnx, onnx-int8")
+    loaders = format_loaders(fmt)
+    loader = loaders.generation if generation else loaders.encoder
+    if loader is None:
+        raise ModelError(f"{model_dir}: format {fmt!r} cannot run generation models")
+    return loader(model_dir, fmt=fmt, device=device, threads=threads)

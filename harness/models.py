@@ -17,6 +17,10 @@ from typing import Any
 from tasks.errors import ConfigError, ModelError
 from tasks.kinds.base import mark_new_parameters
 
+# Layer selection and the generic layer cutter live with the task kinds (the generation kind cuts its own
+# students with the same code); they stay importable from here.
+from tasks.kinds.layers import build_layer_student, spread_layers  # noqa: F401
+
 DEFAULT_TEACHER = "minilm"
 
 #: Weight files that are pickles: loading one can run arbitrary code, so they are refused unless allowed.
@@ -272,78 +276,13 @@ class StudentSpec:
         return f"layers{self.layer_count}"
 
 
-def parse_student(text: str) -> StudentSpec:
-    """Parse ``layers=3``, ``layers=0,2,4`` or ``model=ID_OR_PATH``."""
-    key, sep, value = text.partition("=")
-    if not sep or not value:
-        raise ConfigError(f"student {text!r}: expected 'layers=N', 'layers=I,J,...' or 'model=ID_OR_PATH'")
-    if key == "model":
-        return StudentSpec(text=text, model=value)
-    if key == "layers":
-        try:
-            numbers = tuple(int(v) for v in value.split(","))
-        except ValueError:
-            raise ConfigError(f"student {text!r}: layers must be integers") from None
-        if any(n < 0 for n in numbers) or (len(numbers) == 1 and numbers[0] == 0):
-            raise ConfigError(f"student {text!r}: layer counts and indices must be positive")
-        if len(numbers) == 1:
-            return StudentSpec(text=text, layer_count=numbers[0])
-        if len(set(numbers)) != len(numbers):
-            raise ConfigError(f"student {text!r}: layer indices must be distinct")
-        return StudentSpec(text=text, layers=tuple(sorted(numbers)))
-    raise ConfigError(f"student {text!r}: unknown key {key!r}; allowed: layers, model")
+def load_saved_model(folder: str | Path) -> Any:
+    """Load a model folder with the transformers class its config names (never code from the folder)."""
+    import transformers
 
-
-def spread_layers(total: int, keep: int) -> list[int]:
-    """Which teacher layers a ``keep``-layer student copies: evenly spread, starting at layer 0.
-
-    For 6 -> 3 this gives [0, 2, 4], DistilBERT's "every other layer" initialisation
-    (Sanh et al. 2019, ``scripts/extract_distilbert.py``).
-    """
-    if keep > total:
-        raise ConfigError(f"a {keep}-layer student cannot be cut from a {total}-layer teacher")
-    step = total / keep
-    return [int(i * step) for i in range(keep)]
-
-
-# Module lists that hold the transformer layers, by architecture family.
-_LAYER_CONTAINERS = ("encoder.layer", "transformer.layer", "transformer.h", "layers", "h")
-
-
-def _layer_list(model: Any) -> tuple[str, Any]:
-    base = getattr(model, model.base_model_prefix, model)
-    for dotted in _LAYER_CONTAINERS:
-        node = base
-        for part in dotted.split("."):
-            node = getattr(node, part, None)
-            if node is None:
-                break
-        if node is not None and hasattr(node, "__len__"):
-            return dotted, node
-    raise ModelError(f"{type(model).__name__}: cannot find its transformer layers to build a layer-subset student")
-
-
-def build_layer_student(teacher: Any, layers: list[int]) -> Any:
-    """A copy of ``teacher`` that keeps only the given layers (embeddings and head are copied too)."""
-    import copy
-
-    import torch
-
-    _, teacher_layers = _layer_list(teacher)
-    if max(layers) >= len(teacher_layers):
-        raise ConfigError(f"student layers {layers}: the teacher has only {len(teacher_layers)} layers")
-    student = copy.deepcopy(teacher)
-    _, student_layers = _layer_list(student)
-    kept = torch.nn.ModuleList([student_layers[i] for i in layers])
-    # Replace the container in place so every reference (e.g. encoder.layer) sees the subset.
-    base = getattr(student, student.base_model_prefix, student)
-    dotted, _ = _layer_list(student)
-    parent = base
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        parent = getattr(parent, part)
-    setattr(parent, leaf, kept)
-    for attr in ("num_hidden_layers", "n_layer", "num_layers"):
-        if hasattr(student.config, attr):
-            setattr(student.config, attr, len(layers))
-    return student
+    config = transformers.AutoConfig.from_pretrained(folder)
+    architecture = (config.architectures or [None])[0]
+    model_class = getattr(transformers, architecture or "", None)
+    if model_class is None:
+        raise ModelError(f"{folder}: config.json names no transformers architecture ({architecture!r})")
+    return model_class.from_pretrained(folder)

@@ -6,8 +6,8 @@ import stat
 from functools import cache
 from pathlib import Path
 
-from tasks.errors import ConfigError
-from tasks.spec import SuiteSpec, TaskSpec, did_you_mean, load_suite_file, load_task_file
+from tasks.errors import ConfigError, did_you_mean
+from tasks.spec import SuiteSpec, TaskSpec, load_suite_file, load_task_file
 
 PACKAGE_DIR = Path(__file__).parent
 TASK_DIR = PACKAGE_DIR / "definitions"

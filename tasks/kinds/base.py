@@ -1,7 +1,8 @@
 """The task-kind protocol: everything the runner needs to know about a kind of task.
 
 The runner calls these methods and never branches on the kind. A new kind is one module that
-implements :class:`TaskKind` and one line in :data:`tasks.kinds.KINDS`.
+implements :class:`TaskKind` and decorates it with :func:`tasks.kinds.registry.register_kind` (a built-in kind
+also gets one line in :data:`tasks.kinds.registry.BUILTIN_KINDS`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     import datasets
     import torch
 
-    from harness.backends import Predictor
+    from tasks.kinds.predictor import Predictor
     from tasks.spec import DistillationConfig, TaskSpec
 
 

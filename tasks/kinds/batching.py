@@ -9,7 +9,7 @@ import numpy as np
 if TYPE_CHECKING:
     import datasets
 
-    from harness.backends import Predictor
+    from tasks.kinds.predictor import Predictor
 
 EVAL_BATCH_SIZE = 64
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")

@@ -10,11 +10,12 @@ import numpy as np
 from tasks.errors import DataError
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.batching import forward_in_batches
+from tasks.kinds.registry import register_kind
 
 if TYPE_CHECKING:
     import datasets
 
-    from harness.backends import Predictor
+    from tasks.kinds.predictor import Predictor
     from tasks.spec import DistillationConfig, TaskSpec
 
 
@@ -58,6 +59,7 @@ def require_texts(values: list[Any], column: str, origin: str) -> list[str]:
     return values
 
 
+@register_kind
 class ClassificationKind(TaskKind):
     """Sequence classification with a softmax head; KD on the logits."""
 

@@ -25,12 +25,13 @@ from tasks.errors import ConfigError, DataError
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.batching import forward_in_batches
 from tasks.kinds.classification import require_columns, resolve_label
+from tasks.kinds.registry import register_kind
 
 if TYPE_CHECKING:
     import datasets
     import torch
 
-    from harness.backends import Predictor
+    from tasks.kinds.predictor import Predictor
     from tasks.spec import DistillationConfig, TaskSpec
 
 IGNORE = -100
@@ -94,6 +95,7 @@ def masked_kd_kl(
     return kd_kl(student_logits[mask], teacher_logits[mask], temperature)
 
 
+@register_kind
 class NerKind(TaskKind):
     """Token classification over IOB2 tags; KD per scored token."""
 

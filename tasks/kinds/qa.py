@@ -32,11 +32,12 @@ from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.batching import forward_in_batches
 from tasks.kinds.classification import require_columns
 from tasks.kinds.ner import require_fast_tokenizer
+from tasks.kinds.registry import register_kind
 
 if TYPE_CHECKING:
     import datasets
 
-    from harness.backends import Predictor
+    from tasks.kinds.predictor import Predictor
     from tasks.spec import DistillationConfig, TaskSpec
 
 MAX_QUESTION_TOKENS = 64
@@ -146,6 +147,7 @@ def best_span(
     return best_text
 
 
+@register_kind
 class QaKind(TaskKind):
     """Span extraction with start and end logits; KD on both distributions."""
 

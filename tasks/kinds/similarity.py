@@ -16,16 +16,18 @@ from tasks.errors import DataError
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.batching import forward_in_batches
 from tasks.kinds.classification import ClassificationKind, require_columns, require_texts
+from tasks.kinds.registry import register_kind
 
 if TYPE_CHECKING:
     import datasets
 
-    from harness.backends import Predictor
+    from tasks.kinds.predictor import Predictor
     from tasks.spec import DistillationConfig, TaskSpec
 
 REGRESSION_KEYS = ("pearson", "spearman", "mse")
 
 
+@register_kind
 class SimilarityKind(TaskKind):
     """Two texts in, one similarity out (a score or a class)."""
 

@@ -12,7 +12,10 @@ from typing import Any
 
 import evaluate
 
-from .bootstrap import bootstrap_ci, bootstrap_distribution, resample_indices
+from tasks.errors import unknown_name_error
+
+from .bootstrap import Resampler, bootstrap_ci, bootstrap_distribution, register_resampler, resample_indices
+from .bootstrap import unregister_resampler as _unregister_resampler
 from .classification import Classification, classification_scores
 from .generation import Generation, generation_scores
 from .regression import Regression, regression_scores
@@ -25,7 +28,10 @@ __all__ = [
     "bootstrap_distribution",
     "compute",
     "get_metric",
+    "metric_names",
+    "register_metric",
     "resample_indices",
+    "unregister_metric",
 ]
 
 _METRICS: dict[str, tuple[type[evaluate.Metric], Callable[..., dict[str, float]]]] = {
@@ -36,17 +42,49 @@ _METRICS: dict[str, tuple[type[evaluate.Metric], Callable[..., dict[str, float]]
     "generation": (Generation, generation_scores),
 }
 
+#: The built-in metrics (:func:`metric_names` also lists those added by :func:`register_metric`).
 METRIC_NAMES: tuple[str, ...] = tuple(_METRICS)
+
+
+def register_metric(
+    name: str,
+    metric_class: type[evaluate.Metric],
+    scores: Callable[..., dict[str, float]],
+    keys: tuple[str, ...],
+    resampler: Callable[..., Resampler] | None = None,
+) -> None:
+    """Add metric ``name``, so that a task kind's ``metric_name`` can name it (one call, in the kind's module).
+
+    ``metric_class`` is its ``evaluate.Metric``, ``scores(predictions, references, **kwargs)`` the same values
+    computed directly, ``keys`` the values a task may name as ``primary_metric``. ``resampler`` builds its fast
+    bootstrap (see :mod:`tasks.metrics.bootstrap`); without one each resample recomputes ``scores``.
+    """
+    if name in _METRICS and _METRICS[name] != (metric_class, scores):
+        raise ValueError(f"metric {name!r} is registered twice")
+    _METRICS[name] = (metric_class, scores)
+    register_resampler(name, keys, resampler, scores=scores)
+
+
+def unregister_metric(name: str) -> None:
+    """Forget a metric added by :func:`register_metric` (built-in metrics stay)."""
+    if name not in METRIC_NAMES:
+        _METRICS.pop(name, None)
+        _unregister_resampler(name)
+
+
+def metric_names() -> tuple[str, ...]:
+    """Every metric a kind may name: the built-ins, then those added by :func:`register_metric`."""
+    return tuple(_METRICS)
 
 
 def _lookup(name: str) -> tuple[type[evaluate.Metric], Callable[..., dict[str, float]]]:
     if name not in _METRICS:
-        raise ValueError(f"unknown metric {name!r}; allowed: {', '.join(METRIC_NAMES)}")
+        raise unknown_name_error("metric", name, metric_names(), error=ValueError)
     return _METRICS[name]
 
 
 def get_metric(name: str) -> evaluate.Metric:
-    """A fresh in-memory `evaluate.Metric` for `name` (one of METRIC_NAMES); nothing is downloaded."""
+    """A fresh in-memory `evaluate.Metric` for `name` (one of `metric_names()`); nothing is downloaded."""
     # keep_in_memory: no Arrow cache files under HF_HOME for the predictions we add.
     return _lookup(name)[0](keep_in_memory=True)
 

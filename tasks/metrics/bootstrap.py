@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
+from tasks.defaults import CONFIDENCE, DEFAULT_RESAMPLES
+from tasks.errors import unknown_name_error
+
 from . import classification, generation, regression, seqeval_metric, squad
 
 # A resampler maps a (resamples, n) matrix of example counts to one score per resample.
@@ -163,9 +166,51 @@ _BUILDERS: dict[str, Callable[..., Resampler]] = {
 }
 
 
+class _RecomputingResampler:
+    """For a metric without decomposed statistics: recompute its scores on every resample (slow, exact)."""
+
+    needs_indices = True
+
+    def __init__(self, scores: Callable[..., dict[str, float]], preds, refs, key: str, **kwargs: Any) -> None:
+        self.scores, self.preds, self.refs, self.key, self.kwargs = scores, list(preds), list(refs), key, kwargs
+
+    def __call__(self, indices: np.ndarray) -> np.ndarray:
+        return np.array(
+            [
+                self.scores([self.preds[j] for j in row], [self.refs[j] for j in row], **self.kwargs)[self.key]
+                for row in indices
+            ],
+            dtype=np.float64,
+        )
+
+
+def register_resampler(
+    name: str, keys: tuple[str, ...], builder: Callable[..., Resampler] | None = None,
+    scores: Callable[..., dict[str, float]] | None = None,
+) -> None:
+    """Let metric ``name`` (values ``keys``) be bootstrapped: by ``builder(preds, refs, key, **kwargs)``, or,
+    without one, by recomputing ``scores(preds, refs, **kwargs)`` on every resample."""
+    if builder is None:
+        if scores is None:
+            raise ValueError(f"metric {name!r}: register_resampler needs a builder or a scores function")
+        metric_scores = scores
+
+        def builder(preds, refs, key: str, **kwargs: Any) -> Resampler:
+            return _RecomputingResampler(metric_scores, preds, refs, key, **kwargs)
+
+    KEYS[name] = tuple(keys)
+    _BUILDERS[name] = builder
+
+
+def unregister_resampler(name: str) -> None:
+    """Forget a metric added by :func:`register_resampler`."""
+    KEYS.pop(name, None)
+    _BUILDERS.pop(name, None)
+
+
 def _check_name_and_key(name: str, key: str) -> None:
     if name not in _BUILDERS:
-        raise ValueError(f"unknown metric {name!r}; allowed: {', '.join(_BUILDERS)}")
+        raise unknown_name_error("metric", name, _BUILDERS, error=ValueError)
     if key not in KEYS[name]:
         raise ValueError(f"metric {name!r} has no key {key!r}; allowed: {', '.join(KEYS[name])}")
 
@@ -212,8 +257,8 @@ def bootstrap_ci(
     predictions: Sequence[Any],
     references: Sequence[Any],
     key: str,
-    n_resamples: int = 1000,
-    confidence: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = CONFIDENCE,
     seed: int = 0,
     **kwargs: Any,
 ) -> tuple[float, float]:
