@@ -9,7 +9,9 @@ from typing import Any
 from leaderboard.store import Store
 from reports import plots
 from reports.escape import md
-from reports.page import Cell, esc, figure, figures, num, page, table
+from reports.page import esc, figure, figures, num, page, table
+from reports.tables import score_cell
+from reports.text import ci_text, fmt
 from tasks.errors import ReusebenchError
 
 
@@ -36,6 +38,10 @@ def _series(rows: Sequence[dict[str, Any]], field: str) -> tuple[list[str], dict
     return runs, values
 
 
+def _ci(row: dict[str, Any]) -> tuple[float, float] | None:
+    return (row["score_ci_low"], row["score_ci_high"]) if row["score_ci_low"] is not None else None
+
+
 def render_history_markdown(task: str, rows: Sequence[dict[str, Any]]) -> str:
     """The trend as a Markdown table, one row per (run, model, format)."""
     lines = [
@@ -45,14 +51,26 @@ def render_history_markdown(task: str, rows: Sequence[dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ci = f" [{r['score_ci_low']:.3f}, {r['score_ci_high']:.3f}]" if r["score_ci_low"] is not None else ""
-        score = "–" if r["score"] is None else f"{r['score']:.4f}{ci}"
-        p50 = "–" if r["p50_ms"] is None else f"{r['p50_ms']:.2f}"
+        score = "–" if r["score"] is None else f"{r['score']:.4f}{ci_text(_ci(r))}"
         lines.append(
             f"| {md(r['run_id'])} | {md(r['created_at'])} | {md(r['model'])} | {r['role']} | {r['format']} | "
-            f"{score} | {p50} | {md(r['status'])} |"
+            f"{score} | {fmt(r['p50_ms'], 2)} | {md(r['status'])} |"
         )
     return "\n".join(lines) + "\n"
+
+
+HISTORY_HEADERS = [
+    "run",
+    "created",
+    "model",
+    "role",
+    "format",
+    "score [95% CI]",
+    "p50 ms b1",
+    "size MB",
+    "status",
+    "git commit",
+]
 
 
 def render_history_html(task: str, rows: Sequence[dict[str, Any]]) -> str:
@@ -63,10 +81,7 @@ def render_history_html(task: str, rows: Sequence[dict[str, Any]]) -> str:
     bands: dict[str, list[tuple[float, float] | None]] = {n: [None] * len(runs) for n in scores}
     for r in rows:
         if r["status"] == "ok" and r["score_ci_low"] is not None:
-            bands[f"{r['model']} ({r['format']})"][runs.index(r["run_id"])] = (
-                r["score_ci_low"],
-                r["score_ci_high"],
-            )
+            bands[f"{r['model']} ({r['format']})"][runs.index(r["run_id"])] = _ci(r)
     table_rows = [
         [
             r["run_id"],
@@ -74,16 +89,7 @@ def render_history_html(task: str, rows: Sequence[dict[str, Any]]) -> str:
             r["model"],
             r["role"],
             r["format"],
-            Cell(
-                ("–" if r["score"] is None else f"{r['score']:.4f}")
-                + (
-                    f" [{r['score_ci_low']:.3f}, {r['score_ci_high']:.3f}]"
-                    if r["score_ci_low"] is not None
-                    else ""
-                ),
-                sort=repr(r["score"]) if r["score"] is not None else "",
-                numeric=True,
-            ),
+            score_cell(r["score"], _ci(r)),
             num(r["p50_ms"], 2),
             num(r["size_mb"], 1),
             r["status"],
@@ -110,21 +116,6 @@ def render_history_html(task: str, rows: Sequence[dict[str, Any]]) -> str:
                 ),
             ]
         ),
-        table(
-            "history",
-            [
-                "run",
-                "created",
-                "model",
-                "role",
-                "format",
-                "score [95% CI]",
-                "p50 ms b1",
-                "size MB",
-                "status",
-                "git commit",
-            ],
-            table_rows,
-        ),
+        table("history", HISTORY_HEADERS, table_rows),
     ]
     return page(f"reusebench history: {task}", "\n".join(body))

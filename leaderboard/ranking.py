@@ -23,10 +23,38 @@ from statistics import fmean
 from harness.results import Record, RunResults
 from reports.scorecard import build_scorecards
 
+#: The ranking rule in one paragraph, as the site and ``leaderboard.md`` state it.
+RANKING_RULE = (
+    "Per task, entries are ordered by the primary score. Two entries are statistically tied when their 95 % "
+    "bootstrap CIs overlap; an entry's rank is 1 + the number of entries whose CI lies wholly above its own, so "
+    "tied entries can share a rank. One entry per (model, role, format) per task: the latest stored run's. "
+    "The overall rank orders entries by the number of tasks they cover, then by their mean per-task rank; "
+    "equal coverage and mean rank is a tie."
+)
+
+
+class _Named:
+    """What an entry is called on the site, and whether it is tied (``model``, ``format``, ``tied_with``
+    are the dataclass fields of the subclasses)."""
+
+    model: str
+    format: str
+    tied_with: list[str]
+
+    @property
+    def name(self) -> str:
+        """``model (format)``: how an entry is named on the site."""
+        return f"{self.model} ({self.format})"
+
+    @property
+    def tied(self) -> bool:
+        """True when it is tied with another entry (see ``tied_with``)."""
+        return bool(self.tied_with)
+
 
 @dataclass
-class Entry:
-    """One (task, model, role, format) on a task's leaderboard."""
+class Entry(_Named):
+    """One (task, model, role, format) on a task's leaderboard; tied when its CI overlaps another's."""
 
     task: str
     model: str
@@ -49,19 +77,14 @@ class Entry:
     tied_with: list[str] = field(default_factory=list)
 
     @property
-    def name(self) -> str:
-        """``model (format)``: how an entry is named on the site."""
-        return f"{self.model} ({self.format})"
-
-    @property
-    def tied(self) -> bool:
-        """True when the entry's CI overlaps another entry's."""
-        return bool(self.tied_with)
+    def ci(self) -> tuple[float, float] | None:
+        """``(ci_low, ci_high)`` when the record had a CI."""
+        return (self.ci_low, self.ci_high) if self.has_ci else None
 
 
 @dataclass
-class OverallEntry:
-    """One (model, role, format) across tasks."""
+class OverallEntry(_Named):
+    """One (model, role, format) across tasks; tied when another entry has the same overall rank."""
 
     model: str
     role: str
@@ -72,22 +95,11 @@ class OverallEntry:
     rank: int = 0
     tied_with: list[str] = field(default_factory=list)
 
-    @property
-    def name(self) -> str:
-        """``model (format)``."""
-        return f"{self.model} ({self.format})"
-
-    @property
-    def tied(self) -> bool:
-        """True when another entry has the same overall rank."""
-        return bool(self.tied_with)
-
 
 def _entry(results: RunResults, record: Record, cards: dict[tuple[str, str, str], object]) -> Entry:
     assert record.score is not None
-    ci = record.score_ci if record.score_ci and len(record.score_ci) == 2 else None
+    ci = record.score_ci
     card = cards.get((record.task, record.model, record.format))
-    latency = record.latency_ms.get("batch_1") or {}
     return Entry(
         task=record.task,
         model=record.model,
@@ -98,10 +110,10 @@ def _entry(results: RunResults, record: Record, cards: dict[tuple[str, str, str]
         created_at=results.created_at,
         primary_metric=record.primary_metric,
         score=float(record.score),
-        ci_low=float(ci[0]) if ci else float(record.score),
-        ci_high=float(ci[1]) if ci else float(record.score),
+        ci_low=ci.low if ci else float(record.score),
+        ci_high=ci.high if ci else float(record.score),
         has_ci=ci is not None,
-        p50_ms=float(latency["p50"]) if latency.get("p50") else None,
+        p50_ms=record.p50(1),
         size_mb=record.size_mb or None,
         retention=getattr(card, "retention", None),
         reuse_score=getattr(card, "reuse_score", None),

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from harness.results import Record, RunResults
 from reports.escape import md
+from reports.text import batch_label, batch_order, ci_text, fmt
 
 DEFAULT_MAX_SCORE_DROP = 0.01
 DEFAULT_MAX_LATENCY_INCREASE = 0.10
@@ -101,14 +102,6 @@ def _score(record: Record) -> float | None:
     return float(value) if value is not None else None
 
 
-def _ci(record: Record) -> tuple[float, float] | None:
-    return (
-        (float(record.score_ci[0]), float(record.score_ci[1]))
-        if record.score_ci and len(record.score_ci) == 2
-        else None
-    )
-
-
 def _match(
     baseline: Sequence[Record], candidate: Sequence[Record]
 ) -> tuple[list[tuple[Record, Record]], list[Record], list[Record]]:
@@ -143,11 +136,11 @@ def _compare_score(row: RowComparison, base: Record, cand: Record, thresholds: T
     if b is None or c is None:
         return
     row.score_delta = c - b
-    b_ci, c_ci = _ci(base), _ci(cand)
+    b_ci, c_ci = base.score_ci, cand.score_ci
     metric = md(base.primary_metric)
     if b_ci and c_ci:
-        worse = c_ci[1] < b or c < b_ci[0]
-        better = c_ci[0] > b or c > b_ci[1]
+        worse = c_ci.below(b) or c < b_ci.low
+        better = c_ci.above(b) or c > b_ci.high
         row.score_significant = worse if row.score_delta < 0 else better
         basis = "outside the 95 % CIs"
     else:
@@ -160,7 +153,7 @@ def _compare_score(row: RowComparison, base: Record, cand: Record, thresholds: T
             f"{metric} fell {b:.4f} → {c:.4f} ({row.score_delta:+.4f}, more than the allowed "
             f"{thresholds.max_score_drop:g}; {basis}"
             + (
-                f": baseline CI [{b_ci[0]:.4f}, {b_ci[1]:.4f}], candidate CI [{c_ci[0]:.4f}, {c_ci[1]:.4f}]"
+                f": baseline CI{ci_text(b_ci, 4)}, candidate CI{ci_text(c_ci, 4)}"
                 if b_ci and c_ci
                 else ""
             )
@@ -173,24 +166,24 @@ def _compare_score(row: RowComparison, base: Record, cand: Record, thresholds: T
 
 
 def _compare_latency(row: RowComparison, base: Record, cand: Record, thresholds: Thresholds) -> None:
-    for key in sorted(set(base.latency_ms) & set(cand.latency_ms), key=lambda k: (len(k), k)):
-        b_block, c_block = base.latency_ms[key] or {}, cand.latency_ms[key] or {}
-        b50, c50 = b_block.get("p50"), c_block.get("p50")
+    for key in sorted(set(base.latency_ms) & set(cand.latency_ms), key=batch_order):
+        b_block, c_block = base.latency_ms[key], cand.latency_ms[key]
+        b50, c50 = b_block.p50, c_block.p50
         if not b50 or c50 is None or b50 <= 0:
             continue
-        b90 = b_block.get("p90")
+        b90 = b_block.p90
         limit = max(b50 * (1 + thresholds.max_latency_increase), b90 or 0.0)
         ratio = c50 / b50
         if c50 > limit:
             verdict = "regression"
             row.verdict = "regression"
             row.reasons.append(
-                f"p50 latency at {key.replace('_', ' ')} rose {b50:.2f} → {c50:.2f} ms (×{ratio:.2f}; limit {limit:.2f} ms "
+                f"p50 latency at {batch_label(key)} rose {b50:.2f} → {c50:.2f} ms (×{ratio:.2f}; limit {limit:.2f} ms "
                 f"= max(baseline p50 × {1 + thresholds.max_latency_increase:g}, baseline p90"
                 + (f" {b90:.2f}" if b90 else " n/a")
                 + "))"
             )
-        elif c50 < b50 / (1 + thresholds.max_latency_increase) and (c_block.get("p90") or c50) < b50:
+        elif c50 < b50 / (1 + thresholds.max_latency_increase) and (c_block.p90 or c50) < b50:
             verdict = "faster"
         else:
             verdict = "ok"
@@ -202,7 +195,7 @@ def _compare_latency(row: RowComparison, base: Record, cand: Record, thresholds:
         row.reasons.append(
             "faster: "
             + ", ".join(
-                f"{d.key.replace('_', ' ')} ×{d.ratio:.2f}" for d in row.latency if d.verdict == "faster"
+                f"{batch_label(d.key)} ×{d.ratio:.2f}" for d in row.latency if d.verdict == "faster"
             )
         )
 
@@ -217,7 +210,7 @@ def _environment_notes(baseline: RunResults, candidate: RunResults) -> list[str]
                 "latencies may not be comparable"
             )
     for name, run in (("baseline", baseline), ("candidate", candidate)):
-        noisy = sum(1 for r in run.records if any((b or {}).get("noisy") for b in r.latency_ms.values()))
+        noisy = sum(1 for r in run.records if r.noisy)
         if noisy:
             notes.append(
                 f"{noisy} {name} record(s) have latencies flagged noisy (measured on a busy machine): "
@@ -263,10 +256,6 @@ def compare_runs(
     return Comparison(baseline.run_id, candidate.run_id, thresholds, rows, notes)
 
 
-def _fmt(value: float | None, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 VERDICT_MARK = {
     "ok": "ok",
     "regression": "❌ regression",
@@ -274,6 +263,48 @@ VERDICT_MARK = {
     "improved": "✅ improved",
     "new": "new",
 }
+
+
+def _listed(title: str, rows: Sequence[RowComparison], *, bold: bool) -> list[str]:
+    """A Markdown section listing rows with their reasons; nothing when there are no rows."""
+    if not rows:
+        return []
+    lines = [f"### {title}", ""]
+    for row in rows:
+        where = f"{md(row.task)} · {row.role} {md(row.model)} · {row.format}"
+        lines.append((f"- **{where}**: " if bold else f"- {where}: ") + "; ".join(row.reasons))
+    return [*lines, ""]
+
+
+def _records_table(comparison: Comparison) -> list[str]:
+    """One table row per compared record: scores, Δ, p50 per batch size (base → cand), verdict."""
+    keys = sorted({d.key for r in comparison.rows for d in r.latency}, key=batch_order)
+    header = ["task", "role", "model", "format", "baseline score", "candidate score", "Δ score"]
+    header += [f"p50 ms {batch_label(k)} (base → cand)" for k in keys]
+    header += ["verdict"]
+    lines = ["### Records", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in comparison.rows:
+        base_score = _score(row.baseline) if row.baseline else None
+        cand_score = _score(row.candidate) if row.candidate else None
+        delta = (
+            "–"
+            if row.score_delta is None
+            else f"{row.score_delta:+.4f}" + (" *" if row.score_significant else "")
+        )
+        model = (
+            row.model if row.candidate_model in (None, row.model) else f"{row.model} → {row.candidate_model}"
+        )
+        cells = [md(row.task), row.role, md(model), row.format, fmt(base_score, 4), fmt(cand_score, 4), delta]
+        by_key = {d.key: d for d in row.latency}
+        for key in keys:
+            d = by_key.get(key)
+            cells.append(
+                "–" if d is None else f"{d.baseline_p50:.2f} → {d.candidate_p50:.2f} (×{d.ratio:.2f})"
+            )
+        verdict = VERDICT_MARK.get(row.verdict, row.verdict)
+        cells.append("missing (allowed)" if row.candidate is None and row.verdict == "ok" else verdict)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def render_markdown(comparison: Comparison) -> str:
@@ -293,45 +324,10 @@ def render_markdown(comparison: Comparison) -> str:
         f"p50 latency > baseline p50 × {1 + t.max_latency_increase:g} and > baseline p90.",
         "",
     ]
-    if regressions:
-        lines += ["### Regressions", ""]
-        for row in regressions:
-            where = f"{md(row.task)} · {row.role} {md(row.model)} · {row.format}"
-            lines += [f"- **{where}**: " + "; ".join(row.reasons)]
-        lines.append("")
+    lines += _listed("Regressions", regressions, bold=True)
     others = [r for r in comparison.rows if r.reasons and r.verdict not in ("regression", "missing")]
-    if others:
-        lines += ["### Other changes", ""]
-        for row in others:
-            where = f"{md(row.task)} · {row.role} {md(row.model)} · {row.format}"
-            lines += [f"- {where}: " + "; ".join(row.reasons)]
-        lines.append("")
-    keys = sorted({d.key for r in comparison.rows for d in r.latency}, key=lambda k: (len(k), k))
-    header = ["task", "role", "model", "format", "baseline score", "candidate score", "Δ score"]
-    header += [f"p50 ms {k.replace('_', ' ')} (base → cand)" for k in keys]
-    header += ["verdict"]
-    lines += ["### Records", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in comparison.rows:
-        base_score = _score(row.baseline) if row.baseline else None
-        cand_score = _score(row.candidate) if row.candidate else None
-        delta = (
-            "–"
-            if row.score_delta is None
-            else f"{row.score_delta:+.4f}" + (" *" if row.score_significant else "")
-        )
-        model = (
-            row.model if row.candidate_model in (None, row.model) else f"{row.model} → {row.candidate_model}"
-        )
-        cells = [md(row.task), row.role, md(model), row.format, _fmt(base_score), _fmt(cand_score), delta]
-        by_key = {d.key: d for d in row.latency}
-        for key in keys:
-            d = by_key.get(key)
-            cells.append(
-                "–" if d is None else f"{d.baseline_p50:.2f} → {d.candidate_p50:.2f} (×{d.ratio:.2f})"
-            )
-        verdict = VERDICT_MARK.get(row.verdict, row.verdict)
-        cells.append("missing (allowed)" if row.candidate is None and row.verdict == "ok" else verdict)
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += _listed("Other changes", others, bold=False)
+    lines += _records_table(comparison)
     lines += ["", "`*` significant: outside the 95 % CIs."]
     if comparison.notes:
         lines += ["", "### Notes", ""] + [f"- {n}" for n in comparison.notes]

@@ -3,48 +3,40 @@
 from __future__ import annotations
 
 from harness.results import Record, RunResults
+from reports.escape import md, md_code
 from reports.scorecard import REUSE_SCORE_FORMULA
-
-
-def _fmt(value: float | None, digits: int = 3, suffix: str = "") -> str:
-    return "–" if value is None else f"{value:.{digits}f}{suffix}"
+from reports.text import MISSING, batch_label, ci_text, fmt, latency_keys
 
 
 def _latency(record: Record, key: str) -> str:
-    block = record.latency_ms.get(key)
-    if not block:
-        return "–"
-    text = f"{block['p50']:.2f}"
-    return text + " ⚠" if block.get("noisy") else text
-
-
-def _escape(text: str) -> str:
-    """Keep user strings from breaking the table (pipes) or injecting markup."""
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    block = record.latency(key)
+    if block is None or block.p50 is None:
+        return MISSING
+    text = f"{block.p50:.2f}"
+    return text + " ⚠" if block.noisy else text
 
 
 def records_table(records: list[Record]) -> str:
     """One row per (task, model, format)."""
-    keys = sorted({k for r in records for k in r.latency_ms}, key=lambda k: int(k.split("_")[-1]))
+    keys = latency_keys(records)
     header = ["task", "model", "role", "format", "metric", "score [95% CI]"]
-    header += [f"p50 ms {k.replace('_', ' ')}" for k in keys]
+    header += [f"p50 ms {batch_label(k)}" for k in keys]
     header += ["size MB", "params M", "peak RSS MB", "train s", "status"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in records:
-        ci = f" [{r.score_ci[0]:.3f}, {r.score_ci[1]:.3f}]" if r.score_ci else ""
         row = [
-            _escape(r.task),
-            _escape(r.model),
+            md(r.task),
+            md(r.model),
             r.role,
             r.format,
-            _escape(r.primary_metric),
-            _fmt(r.score, 4) + ci,
+            md(r.primary_metric),
+            fmt(r.score, 4) + ci_text(r.score_ci),
             *[_latency(r, k) for k in keys],
-            _fmt(r.size_mb, 1),
-            _fmt(r.params / 1e6 if r.params else None, 2),
-            _fmt(r.peak_rss_mb, 0),
-            _fmt(r.train["wall_s"] if r.train else None, 1),
-            r.status if r.status == "ok" else f"**failed**: {_escape(r.status_reason or '')}",
+            fmt(r.size_mb, 1),
+            fmt(r.params / 1e6 if r.params else None, 2),
+            fmt(r.peak_rss_mb, 0),
+            fmt(r.train_wall_s, 1),
+            r.status if r.status == "ok" else f"**failed**: {md(r.status_reason or '')}",
         ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -56,15 +48,15 @@ def scorecards_table(results: RunResults) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for c in results.scorecards:
         row = [
-            _escape(c.task),
-            _escape(c.teacher),
-            _escape(c.student),
+            md(c.task),
+            md(c.teacher),
+            md(c.student),
             c.format,
-            _fmt(c.retention, 3),
-            _fmt(c.speedup, 2, "×"),
-            _fmt(c.compression, 2, "×"),
-            _fmt(c.train_cost_s, 1),
-            _fmt(c.reuse_score, 2),
+            fmt(c.retention, 3),
+            fmt(c.speedup, 2, "×"),
+            fmt(c.compression, 2, "×"),
+            fmt(c.train_cost_s, 1),
+            fmt(c.reuse_score, 2),
         ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -74,9 +66,9 @@ def render_scorecard_md(results: RunResults) -> str:
     """The whole ``scorecard.md``."""
     env = results.environment
     measure = results.config.get("suite", {}).get("measure", {})
-    noisy = any(block.get("noisy") for r in results.records for block in r.latency_ms.values())
+    noisy = any(r.noisy for r in results.records)
     parts = [
-        f"# reusebench scorecard — run `{results.run_id}` (suite `{_escape(results.suite)}`)",
+        f"# reusebench scorecard — run {md_code(results.run_id)} (suite {md_code(results.suite)})",
         "",
         f"{env.get('cpu', '?')} ({env.get('isa_summary', '')}), {env.get('threads', '?')} threads for training, "
         f"{measure.get('threads', '?')} for latency; torch {env.get('torch', '?')}, onnxruntime "
@@ -105,7 +97,6 @@ def render_scorecard_md(results: RunResults) -> str:
         parts += ["| task | baseline | score |", "|---|---|---|"]
         for task, baseline in sorted(results.baselines.items()):
             score = baseline.get("score")
-            shown = "–" if score is None else f"{score:.4f}"
-            parts.append(f"| {_escape(task)} | {_escape(str(baseline.get('name', '?')))} | {shown} |")
+            parts.append(f"| {md(task)} | {md(baseline.get('name', '?'))} | {fmt(score, 4)} |")
         parts.append("")
     return "\n".join(parts)

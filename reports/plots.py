@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -74,6 +75,21 @@ def _short(label: str, limit: int = 38) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def _finish(
+    fig: Figure, ax: Any, *, title: str, ylabel: str, empty: bool, legend: bool, xlabel: str | None = None
+) -> str:
+    """Title and axis labels, "no data" on an empty plot (else the legend, if wanted); the SVG."""
+    ax.set_title(_short(title, 80))
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if empty:
+        ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+    elif legend:
+        ax.legend(fontsize=7, loc="best")
+    return _svg(fig, title)
+
+
 def scatter(
     points: Sequence[Point],
     *,
@@ -128,14 +144,9 @@ def scatter(
             log_x = bool(xs_all) and max(xs_all) / min(xs_all) > 20
         if log_x:
             ax.set_xscale("log")
-        ax.set_title(_short(title, 80))
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if not points:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
-        elif groups != [""] or front:
-            ax.legend(fontsize=7, loc="best")
-        return _svg(fig, title)
+        return _finish(
+            fig, ax, title=title, xlabel=xlabel, ylabel=ylabel, empty=not points, legend=groups != [""] or front
+        )
 
 
 def bars(
@@ -176,13 +187,7 @@ def bars(
             ax.set_yscale("log")
         elif y_min is not None:
             ax.set_ylim(bottom=y_min)
-        ax.set_title(_short(title, 80))
-        ax.set_ylabel(ylabel)
-        if not categories:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
-        elif names:
-            ax.legend(fontsize=7, loc="best")
-        return _svg(fig, title)
+        return _finish(fig, ax, title=title, ylabel=ylabel, empty=not categories, legend=bool(names))
 
 
 def lines(
@@ -219,10 +224,4 @@ def lines(
         ax.set_xticks(
             range(len(x_labels)), [_short(x, 20) for x in x_labels], rotation=30 if len(x_labels) > 3 else 0
         )
-        ax.set_title(_short(title, 80))
-        ax.set_ylabel(ylabel)
-        if not x_labels:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
-        elif series:
-            ax.legend(fontsize=7, loc="best")
-        return _svg(fig, title)
+        return _finish(fig, ax, title=title, ylabel=ylabel, empty=not x_labels, legend=bool(series))

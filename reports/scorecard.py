@@ -16,12 +16,13 @@ of that task (students in every format, the teacher's own exports) gets a scorec
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from harness.results import Record, RunResults, Scorecard
 
 FULL_CREDIT_RETENTION = 0.97
 ZERO_CREDIT_RETENTION = 0.90
-SPEED_KEY = "batch_1"
+SPEED_BATCH = 1
 
 REUSE_SCORE_FORMULA = (
     "reuse_score = sqrt(speedup x compression) x gate(retention); gate = 1 at retention >= 0.97, "
@@ -33,12 +34,6 @@ def retention_gate(retention: float) -> float:
     """1 at or above full-credit retention, 0 at or below zero-credit, linear in between."""
     span = FULL_CREDIT_RETENTION - ZERO_CREDIT_RETENTION
     return min(1.0, max(0.0, (retention - ZERO_CREDIT_RETENTION) / span))
-
-
-def p50(record: Record, key: str = SPEED_KEY) -> float | None:
-    """The record's p50 latency in ms at a batch size key, if measured."""
-    block = record.latency_ms.get(key)
-    return float(block["p50"]) if block and block.get("p50") else None
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -65,6 +60,14 @@ def descends_from(record: Record, teacher: Record) -> bool:
     return record.model == teacher.model or distilled_from.startswith(f"{teacher.model} (")
 
 
+def training_of(records: Sequence[Record], record: Record) -> Record | None:
+    """The record whose training produced ``record``: itself when it was trained, else the trained record
+    of the same (task, model) (an export costs no training itself; it inherits its PyTorch model's)."""
+    if record.train is not None:
+        return record
+    return next((r for r in records if r.task == record.task and r.model == record.model and r.train), None)
+
+
 def build_scorecards(records: list[Record]) -> list[Scorecard]:
     """One scorecard per non-reference record, against its task's teacher in PyTorch."""
     cards: list[Scorecard] = []
@@ -73,15 +76,10 @@ def build_scorecards(records: list[Record]) -> list[Scorecard]:
             if record.task != reference.task or record is reference or not descends_from(record, reference):
                 continue
             retention = _ratio(record.score, reference.score) if record.score is not None else None
-            speedup = _ratio(p50(reference), p50(record))
+            speedup = _ratio(reference.p50(SPEED_BATCH), record.p50(SPEED_BATCH))
             compression = _ratio(reference.size_mb, record.size_mb)
-            train_cost = record.train["wall_s"] if record.train else None
-            if train_cost is None:
-                # An export costs no training itself; it inherits the training of its PyTorch model.
-                source = next(
-                    (r for r in records if r.task == record.task and r.model == record.model and r.train), None
-                )
-                train_cost = source.train["wall_s"] if source and source.train else None
+            source = training_of(records, record)
+            train_cost = source.train_wall_s if source else None
             cards.append(
                 Scorecard(
                     task=record.task,

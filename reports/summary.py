@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from statistics import fmean
 
 from harness.results import Record, RunResults, Scorecard
-from reports.scorecard import FULL_CREDIT_RETENTION, build_scorecards
+from reports.scorecard import FULL_CREDIT_RETENTION, build_scorecards, training_of
 
 
 @dataclass(frozen=True)
@@ -91,19 +91,11 @@ class TeacherSummary:
 
 
 def _ci(record: Record | None) -> tuple[float, float] | None:
-    if record is None or not record.score_ci or len(record.score_ci) != 2:
-        return None
-    return (float(record.score_ci[0]), float(record.score_ci[1]))
+    return record.score_ci.as_tuple() if record and record.score_ci else None
 
 
 def _cards(results: RunResults) -> list[Scorecard]:
     return list(results.scorecards) if results.scorecards else build_scorecards(results.records)
-
-
-def _train_source(records: Sequence[Record], record: Record) -> Record | None:
-    if record.train:
-        return record
-    return next((r for r in records if r.task == record.task and r.model == record.model and r.train), None)
 
 
 def scorecard_rows(results: RunResults) -> list[ScorecardRow]:
@@ -116,8 +108,8 @@ def scorecard_rows(results: RunResults) -> list[ScorecardRow]:
         ci = _ci(record)
         teacher_score = teacher.score if teacher else getattr(card, "teacher_score", None)
         retention_ci = (ci[0] / teacher_score, ci[1] / teacher_score) if ci and teacher_score else None
-        parity = (record.parity if record else None) or {}
-        source = _train_source(results.records, record) if record else None
+        parity = record.parity if record else None
+        source = training_of(results.records, record) if record else None
         role = getattr(card, "role", None) or (record.role if record else "student")
         rows.append(
             ScorecardRow(
@@ -136,14 +128,14 @@ def scorecard_rows(results: RunResults) -> list[ScorecardRow]:
                 speedup=card.speedup,
                 compression=card.compression,
                 train_cost_s=card.train_cost_s,
-                train_flops=(source.train or {}).get("flops") if source else None,
-                parity_delta=parity.get("metric_delta"),
-                parity_agreement=parity.get("prediction_agreement"),
-                parity_passed=parity.get("passed"),
+                train_flops=source.train.flops if source and source.train else None,
+                parity_delta=parity.metric_delta if parity else None,
+                parity_agreement=parity.prediction_agreement if parity else None,
+                parity_passed=parity.passed if parity else None,
                 reuse_score=card.reuse_score,
                 status=record.status if record else str(getattr(card, "status", "ok")),
                 status_reason=record.status_reason if record else None,
-                noisy=bool(record and any(b.get("noisy") for b in record.latency_ms.values())),
+                noisy=bool(record and record.noisy),
             )
         )
     return rows
@@ -166,15 +158,15 @@ def _task_reuse(results: RunResults, task: str, teacher: str) -> TaskReuse:
         key=lambda c: (c.reuse_score if c.reuse_score is not None else -1.0, c.retention or 0.0),
         default=None,
     )
-    train = (reference.train or {}) if reference else {}
+    train = reference.train if reference else None
     return TaskReuse(
         task=task,
         primary_metric=reference.primary_metric if reference else "",
         run_id=results.run_id,
         teacher_score=reference.score if reference else None,
         teacher_ci=_ci(reference),
-        adaptation_s=train.get("wall_s"),
-        adaptation_flops=train.get("flops"),
+        adaptation_s=train.wall_s if train else None,
+        adaptation_flops=train.flops if train else None,
         best_variant=best.variant if best else None,
         best_format=best.format if best else None,
         best_retention=best.retention if best else None,

@@ -1,0 +1,109 @@
+"""The figures of a report: score against latency and size per task, training cost, retention per task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from harness.results import Record, RunResults
+from reports import plots
+from reports.page import figure
+from reports.summary import scorecard_rows
+from reports.text import batch_label, latency_keys
+
+
+def latency_key(records: Sequence[Record]) -> str | None:
+    """The latency block used in plots: ``batch_1`` when measured, else the smallest batch measured."""
+    keys = latency_keys(records)
+    if "batch_1" in keys:
+        return "batch_1"
+    numeric = [k for k in keys if k.split("_")[-1].isdigit()]
+    return numeric[0] if numeric else None
+
+
+def _point(record: Record, x: float) -> plots.Point:
+    ci = record.score_ci
+    return plots.Point(
+        label=f"{record.model} ({record.format})",
+        x=x,
+        y=float(record.score or 0.0),
+        group=f"{record.role} · {record.format}",
+        y_low=ci.low if ci else None,
+        y_high=ci.high if ci else None,
+    )
+
+
+def task_plots(records: Sequence[Record], task: str) -> list[str]:
+    """Score vs latency (with the Pareto front) and score vs size for one task, as figures."""
+    usable = [r for r in records if r.task == task and r.status == "ok" and r.score is not None]
+    key = latency_key(usable)
+    metric = usable[0].primary_metric if usable else "score"
+    latency_points = [_point(r, p) for r in usable if key and (p := r.p50(key)) is not None]
+    size_points = [_point(r, r.size_mb) for r in usable if r.size_mb and r.size_mb > 0]
+    batch = batch_label(key or "batch_1")
+    return [
+        figure(
+            plots.scatter(
+                latency_points,
+                title=f"{task}: {metric} vs latency",
+                xlabel=f"p50 latency, ms ({batch})",
+                ylabel=metric,
+                front=True,
+            ),
+            f"{task}: {metric} (95 % CI) against p50 latency at {batch}; dashed: the Pareto front "
+            "(no other variant is both faster and better).",
+        ),
+        figure(
+            plots.scatter(
+                size_points,
+                title=f"{task}: {metric} vs size",
+                xlabel="size on disk, MB",
+                ylabel=metric,
+                front=True,
+            ),
+            f"{task}: {metric} (95 % CI) against size on disk; dashed: the Pareto front.",
+        ),
+    ]
+
+
+def _series(
+    labels: Sequence[tuple[str, str, float | None]],
+) -> tuple[list[str], dict[str, list[float | None]]]:
+    """(category, series, value) triples as bar-chart input: categories in order, one value per series
+    and category (the first one given; None where there is none)."""
+    categories = list(dict.fromkeys(c for c, _, _ in labels))
+    names = list(dict.fromkeys(n for _, n, _ in labels))
+    series = {
+        n: [next((v for c2, n2, v in labels if c2 == c and n2 == n), None) for c in categories] for n in names
+    }
+    return categories, series
+
+
+def training_cost_plot(records: Sequence[Record]) -> str:
+    """Wall time of each training, per task and model."""
+    tasks, series = _series(
+        [(r.task, f"{r.model} ({r.role})", float(r.train_wall_s)) for r in records if r.train_wall_s is not None]
+    )
+    return figure(
+        plots.bars(tasks, series, title="Training cost", ylabel="wall time, s"),
+        "Wall time of each training: the teacher's fine-tuning (adaptation) and each student's distillation.",
+    )
+
+
+def breakdown_plot(results: RunResults) -> str:
+    """Retention of each variant per task, against the 97 % full-credit line."""
+    rows = [r for r in scorecard_rows(results) if r.retention is not None]
+    tasks, series = _series([(r.task, f"{r.variant} ({r.format})", r.retention) for r in rows])
+    values = [r.retention for r in rows if r.retention is not None]
+    y_min = max(0.0, min([*values, 0.9]) - 0.05)
+    return figure(
+        plots.bars(
+            tasks,
+            series,
+            title="Retention per task",
+            ylabel="retention (variant / teacher)",
+            reference=0.97,
+            reference_label="97 % (full credit)",
+            y_min=y_min,
+        ),
+        "Per-task breakdown: each variant's score as a fraction of its teacher's; dashed: the 97 % full-credit line.",
+    )
