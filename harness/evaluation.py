@@ -8,11 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from tasks.defaults import CONFIDENCE, DEFAULT_RESAMPLES
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.spec import TaskSpec
-
-BOOTSTRAP_RESAMPLES = 1000
-CONFIDENCE = 0.95
 
 
 @dataclass
@@ -35,7 +33,7 @@ def evaluate_predictor(
     raw: Any,
     tokenizer: Any,
     seed: int = 0,
-    resamples: int = BOOTSTRAP_RESAMPLES,
+    resamples: int = DEFAULT_RESAMPLES,
 ) -> Evaluation:
     """Run the kind's evaluation, compute its metrics with the evaluate module, and a bootstrap CI."""
     from tasks.metrics import bootstrap_ci, get_metric

@@ -2,7 +2,8 @@
 
 A unit is one (task, teacher) pair with all its stages (fine-tune, distill, export, evaluate,
 measure). Units share nothing but the stage cache, so they can run anywhere that sees the same
-cache directory and run directory (one machine, or a cluster with a shared file system).
+cache directory and run directory (one machine, or a cluster with a shared file system). Executors
+are given the function that runs a unit; they know nothing of the runner.
 """
 
 from __future__ import annotations
@@ -10,19 +11,21 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
+from harness.registry import Registry
 from tasks.errors import ReusebenchError
 
 if TYPE_CHECKING:
+    from harness.options import RunOptions
     from harness.results import Record
-    from harness.runner import RunOptions, TaskRun
+    from harness.unit import TaskUnit
 
 log = logging.getLogger("reusebench")
 
-EXECUTORS = ("local", "ray")
+#: Runs one prepared unit and returns its records (:func:`harness.runner.run_unit`).
+UnitFunction = Callable[["TaskUnit"], "list[Record]"]
 # Environment a Ray worker needs to behave like the driver (offline Hub, caches, store).
 _FORWARDED_ENV_PREFIXES = ("HF_", "TRANSFORMERS_", "REUSEBENCH_", "TOKENIZERS_", "OMP_", "MKL_", "CUDA_")
 
@@ -30,31 +33,29 @@ _FORWARDED_ENV_PREFIXES = ("HF_", "TRANSFORMERS_", "REUSEBENCH_", "TOKENIZERS_",
 class Executor(Protocol):
     """Runs prepared units and yields each unit's records, in the order of the units."""
 
-    def run_units(self, task_runs: list[TaskRun], run_dir: Path) -> Iterator[list[Record]]: ...
+    def run_units(self, units: list[TaskUnit], run_unit: UnitFunction) -> Iterator[list[Record]]: ...
+
+
+EXECUTORS: Registry[Callable[[RunOptions], Executor]] = Registry("executor")
 
 
 class LocalExecutor:
     """Runs the units one after another in this process (the default)."""
 
-    def run_units(self, task_runs: list[TaskRun], run_dir: Path) -> Iterator[list[Record]]:
-        from harness.runner import run_unit
-
-        for task_run in task_runs:
-            yield run_unit(task_run, run_dir)
+    def run_units(self, units: list[TaskUnit], run_unit: UnitFunction) -> Iterator[list[Record]]:
+        for unit in units:
+            yield run_unit(unit)
 
 
-def _ray_unit(spec: Any, teacher: str, options: RunOptions, run_dir: str, environment: dict[str, Any]) -> list[dict]:
+def _ray_unit(unit_args: tuple[Any, ...], unit_class: type, run_unit: UnitFunction, threads: int) -> list[dict]:
     """Body of one Ray task: rebuild the unit from its inputs, run it, return JSON-able records."""
     import torch
 
-    from harness.runner import TaskRun, run_unit
-
-    threads = options.threads or max(1, int(options.ray_cpus_per_unit))
     torch.set_num_threads(threads)
-    task_run = TaskRun(spec, options, Path(run_dir), environment, teacher=teacher)
-    task_run.prepare_data()
+    unit = unit_class(*unit_args)
+    unit.prepare_data()
     worker = {"executor": "ray", "host": socket.gethostname(), "pid": os.getpid()}
-    return [{**record.model_dump(mode="json"), "worker": worker} for record in run_unit(task_run, Path(run_dir))]
+    return [{**record.model_dump(mode="json"), "worker": worker} for record in run_unit(unit)]
 
 
 class RayExecutor:
@@ -95,37 +96,37 @@ class RayExecutor:
             where = self.address or "a new local instance"
             raise ReusebenchError(f"--executor ray: cannot start or reach Ray at {where}: {exc}") from None
 
-    def run_units(self, task_runs: list[TaskRun], run_dir: Path) -> Iterator[list[Record]]:
+    def run_units(self, units: list[TaskUnit], run_unit: UnitFunction) -> Iterator[list[Record]]:
         from harness.results import Record
 
         self._connect()
         remote = self.ray.remote(num_cpus=self.cpus_per_unit, num_gpus=self.gpus_per_unit, max_retries=0)(_ray_unit)
         refs = []
-        for task_run in task_runs:
-            options = task_run.options
-            refs.append(
-                remote.remote(task_run.spec, task_run.teacher_name, options, str(run_dir), task_run.environment)
-            )
+        for unit in units:
+            threads = unit.options.threads or max(1, int(self.cpus_per_unit))
+            refs.append(remote.remote(unit.rebuild_args(), type(unit), run_unit, threads))
         log.info("ray: %d units submitted (%s CPU each)", len(refs), self.cpus_per_unit)
-        for task_run, ref in zip(task_runs, refs, strict=True):
+        for unit, ref in zip(units, refs, strict=True):
             try:
                 rows = self.ray.get(ref)
             except self.ray.exceptions.RayTaskError as exc:
                 cause = getattr(exc, "cause", None)
                 if isinstance(cause, ReusebenchError):
                     raise cause from None
-                raise ReusebenchError(f"[{task_run.spec.name}] failed on a Ray worker: {cause or exc}") from None
+                raise ReusebenchError(f"[{unit.spec.name}] failed on a Ray worker: {cause or exc}") from None
             yield [Record.model_validate(row) for row in rows]
 
 
+EXECUTORS.add("local", lambda options: LocalExecutor())
+
+
+@EXECUTORS.register("ray")
+def _ray_executor(options: RunOptions) -> Executor:
+    if not options.ray_cpus_per_unit > 0:
+        raise ReusebenchError(f"--ray-cpus-per-unit: must be > 0, got {options.ray_cpus_per_unit}")
+    return RayExecutor(options.ray_address, options.ray_cpus_per_unit, options.ray_gpus_per_unit, quiet=not options.progress)
+
+
 def get_executor(options: RunOptions) -> Executor:
-    """The executor ``options.executor`` names."""
-    if options.executor == "local":
-        return LocalExecutor()
-    if options.executor == "ray":
-        if not options.ray_cpus_per_unit > 0:
-            raise ReusebenchError(f"--ray-cpus-per-unit: must be > 0, got {options.ray_cpus_per_unit}")
-        return RayExecutor(
-            options.ray_address, options.ray_cpus_per_unit, options.ray_gpus_per_unit, quiet=not options.progress
-        )
-    raise ReusebenchError(f"--executor {options.executor!r}: allowed values: {', '.join(EXECUTORS)}")
+    """The executor ``options.executor`` names (see :data:`EXECUTORS`)."""
+    return EXECUTORS.get(options.executor)(options)

@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from harness.models import build_layer_student, parse_student, spread_layers
+from harness.models import build_layer_student, spread_layers
+from harness.students import parse_student
 from tasks.errors import ConfigError
 from tasks.kinds.losses import hard_ce, kd_kl
 

@@ -20,8 +20,8 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from harness.models import parse_student
 from harness.results import Record, RunResults
+from harness.students import parse_student
 from reports.compare import Thresholds, compare_runs
 from tasks.data import read_local_file
 from tasks.errors import ConfigError, DataError

@@ -19,7 +19,7 @@ import yaml
 from fixture_runs import FIXTURE, rename_model, variant, write_run
 from tiny_models import save_remote_code_model, save_tiny_model
 
-from harness import models
+from harness import models, students
 from harness.cli import _prepare_run_dir, build_parser, main
 from leaderboard.site import task_slug
 from leaderboard.store import Store
@@ -323,10 +323,10 @@ def test_a_hub_dataset_fails_fast_offline_without_touching_the_network(tmp_path,
 
 def test_student_labels_are_safe_folder_names():
     for text in ("model=../../x", "model=..", "model=/etc/passwd", "model=a\\b", f"model={XSS}"):
-        label = models.parse_student(text).label
+        label = students.parse_student(text).label
         assert "/" not in label and "\\" not in label and label not in (".", "..")
     with pytest.raises(ConfigError):
-        models.parse_student("layers=../x")
+        students.parse_student("layers=../x")
 
 
 def test_results_written_by_a_run_are_valid_json_without_nan(tmp_path):

@@ -1,0 +1,136 @@
+"""The argument parser of every ``reusebench`` sub-command."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, NoReturn
+
+from harness.executors import EXECUTORS
+from tasks.defaults import DEFAULT_RESAMPLES
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit code 2), like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = _Parser(prog="reusebench", description="How reusable is this model? Measured.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a suite (default: the embedded quick suite)")
+    _add_run(run)
+    _add_run_machinery(run)
+    _add_other_commands(commands)
+    return parser
+
+
+def _add_run(run: argparse.ArgumentParser) -> None:
+    """``run``: what to run and where its results go."""
+    run.add_argument("--suite", default="quick", help="suite name or YAML file (default: quick)")
+    run.add_argument("--tasks", help="comma-separated task names or YAML files (overrides the suite's)")
+    run.add_argument("--teacher", action="append",
+                     help="teacher: 'minilm' (packaged), a Hugging Face id or a local folder; repeatable "
+                          "(a matrix: every teacher runs every task and student)")
+    run.add_argument("--student", action="append", help="student spec: layers=3, layers=0,2,4 or model=ID; repeatable")
+    run.add_argument("--data-dir", help="folder with the real data sets (layout of ../shared/data)")
+    run.add_argument("--max-train", type=_positive_int, help="cap the training examples (seeded subset)")
+    run.add_argument("--max-eval", type=_positive_int, help="cap the eval examples (seeded subset)")
+    run.add_argument("--out", help="run directory (default: runs/<run-id>)")
+    run.add_argument("--db", help="results store: SQLAlchemy URL or SQLite path (default: $REUSEBENCH_DB or the data dir)")
+    run.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--repeat-seeds", type=_positive_int, default=1, metavar="N",
+                     help="train every model with N seeds (seed, seed+1, ...) and report score mean ± std")
+    run.add_argument("--threads", type=_positive_int, help="threads for training and evaluation (default: all cores)")
+    run.add_argument("--bootstrap", type=_positive_int, default=DEFAULT_RESAMPLES,
+                     help=f"bootstrap resamples for the score CI (default {DEFAULT_RESAMPLES})")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or stage logs")
+    run.add_argument("--json", action="store_true", help="print a JSON summary (or the plan) instead of tables")
+    run.add_argument("--dry-run", action="store_true", help="print the plan, what is cached and an estimated cost")
+
+
+def _add_run_machinery(run: argparse.ArgumentParser) -> None:
+    """``run``: the stage cache, executors, energy and the security switches."""
+    run.add_argument("--cache-dir", help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
+    run.add_argument("--no-cache", action="store_true", help="neither reuse nor keep stage results across runs")
+    run.add_argument("--force", action="append", metavar="STAGE",
+                     help="recompute STAGE and every later one: finetune, distill, export, record; repeatable")
+    run.add_argument("--energy", action="store_true", help="estimate training energy with codecarbon (extra 'energy')")
+    run.add_argument("--trust-remote-code", action="store_true",
+                     help="let models run their own Python code (transformers' trust_remote_code); off by default")
+    run.add_argument("--executor", choices=EXECUTORS.names(), default="local",
+                     help="run the (task, teacher) units here one by one (default) or as Ray tasks")
+    run.add_argument("--ray-address", help="Ray cluster to join (default: start a local Ray instance)")
+    run.add_argument("--ray-cpus-per-unit", type=float, default=1.0, metavar="N",
+                     help="CPUs Ray reserves for each unit (default 1)")
+    run.add_argument("--ray-gpus-per-unit", type=_non_negative_float, default=0.0, metavar="N",
+                     help="GPUs Ray reserves for each unit (default 0)")
+    run.add_argument("--allow-pickle", action="store_true",
+                     help="accept pickle checkpoints (pytorch_model.bin), which can run code when loaded; "
+                          "by default only safetensors weights are loaded")
+
+
+def _add_other_commands(commands: Any) -> None:
+    """Every sub-command but ``run``."""
+    commands.add_parser("tasks", help="list the packaged tasks and suites")
+
+    cache = commands.add_parser("cache", help="show the stage cache's size, or clean it")
+    cache.add_argument("action", choices=["info", "clean"])
+    cache.add_argument("--cache-dir", help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
+    cache.add_argument("--older-than", type=float, metavar="DAYS", help="clean only entries older than DAYS")
+
+    validate = commands.add_parser("validate", help="validate a task or suite definition")
+    validate.add_argument("file")
+
+    report = commands.add_parser("report", help="render a run's scorecard.md and report.html again")
+    report.add_argument("run_dir")
+
+    board = commands.add_parser("leaderboard", help="import runs into the results store and build the static site")
+    board.add_argument("--db", help="results store: any SQLAlchemy URL or a SQLite file path "
+                                    "(default: $REUSEBENCH_DB, else sqlite:///<data dir>/reusebench/results.db)")
+    board.add_argument("--add", action="append", default=[], metavar="RESULTS_JSON",
+                       help="a results.json (or run directory) to import first; repeatable; idempotent")
+    board.add_argument("--out", default="leaderboard-site", help="site folder (default: leaderboard-site)")
+
+    compare = commands.add_parser("compare", help="compare two runs; exit 1 on a regression")
+    compare.add_argument("baseline", help="baseline run directory or results.json")
+    compare.add_argument("candidate", help="candidate run directory or results.json")
+    compare.add_argument("--max-score-drop", type=_non_negative_float, default=0.01, metavar="X",
+                         help="largest allowed significant drop of the primary score, absolute (default 0.01)")
+    compare.add_argument("--max-latency-increase", type=_non_negative_float, default=0.10, metavar="Y",
+                         help="largest allowed p50 latency increase beyond the baseline's p90, relative (default 0.10)")
+    compare.add_argument("--allow-missing", action="store_true",
+                         help="a baseline record missing from the candidate is not a regression")
+    compare.add_argument("--markdown", metavar="FILE",
+                         help="also write the verdict as Markdown (e.g. \"$GITHUB_STEP_SUMMARY\")")
+
+    history = commands.add_parser("history", help="a task's trend over the stored runs")
+    history.add_argument("task")
+    history.add_argument("--db", help="results store URL (default as for 'leaderboard')")
+    history.add_argument("--out", metavar="FILE.html", help="also write an HTML page with plots")

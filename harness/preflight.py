@@ -1,0 +1,42 @@
+"""Checks of a unit's models from their configurations alone, before anything is trained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.models import check_model, resolve_model_source
+from tasks.kinds import TaskKind
+
+ONNX_FORMATS = ("onnx", "onnx-int8")
+
+
+def check_unit_models(unit: Any) -> None:
+    """Check the teacher and every ``model=`` student of ``unit`` against its task: head, labels,
+    max_length, student depth and (when the suite asks for ONNX) that the architecture exports."""
+    kind_type = type(unit.kind)
+    custom_model = kind_type.build_model is not TaskKind.build_model
+    wants_onnx = bool(set(ONNX_FORMATS) & set(unit.suite.formats))
+    onnx_task = unit.kind.onnx_task if kind_type.onnx_export_task is TaskKind.onnx_export_task else None
+    model_kwargs = unit.kind.model_kwargs(unit.spec)
+    options = unit.options
+    check_model(
+        unit.teacher_source,
+        None if custom_model else unit.kind.auto_class,
+        model_kwargs,
+        max_length=unit.spec.max_length,
+        students=[s for s in unit.students if not s.model],
+        onnx_task=onnx_task if wants_onnx and not custom_model else None,
+        trust_remote_code=options.trust_remote_code,
+    )
+    for student in unit.students:
+        if student.model:
+            source = resolve_model_source(student.model, allow_pickle=options.allow_pickle)
+            check_model(
+                source,
+                unit.kind.auto_class,
+                model_kwargs,
+                max_length=unit.spec.max_length,
+                onnx_task=onnx_task if wants_onnx else None,
+                trust_remote_code=options.trust_remote_code,
+                what="student",
+            )

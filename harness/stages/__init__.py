@@ -1,0 +1,36 @@
+"""The stages of a unit, registered in one place (:data:`STAGES`); :mod:`harness.graph` walks them.
+
+A new stage is one module here that defines a :class:`harness.graph.Stage` and one registration below;
+:meth:`harness.unit.TaskUnit.build_graph` places its nodes.
+"""
+
+from __future__ import annotations
+
+from harness.graph import Stage, downstream_stages
+from harness.registry import Registry
+from harness.stages.export import ExportStage
+from harness.stages.record import RecordStage
+from harness.stages.train import DistillStage, FinetuneStage
+from tasks.errors import ReusebenchError
+
+STAGES: Registry[Stage] = Registry("stage")
+
+FINETUNE = FinetuneStage()
+DISTILL = DistillStage()
+EXPORT = ExportStage()
+RECORD = RecordStage()
+for _stage in (FINETUNE, DISTILL, EXPORT, RECORD):
+    STAGES.add(_stage.name, _stage)
+
+
+def forced_stages(requested: list[str] | None) -> frozenset[str]:
+    """The stages ``--force`` recomputes: the named ones and every stage that consumes their outputs."""
+    if not requested:
+        return frozenset()
+    unknown = sorted(set(requested) - set(STAGES.names()))
+    if unknown:
+        raise ReusebenchError(f"--force {', '.join(unknown)}: allowed values: {', '.join(STAGES.names())}")
+    return downstream_stages((STAGES.get(name) for name in STAGES), requested)
+
+
+__all__ = ["DISTILL", "EXPORT", "FINETUNE", "RECORD", "STAGES", "forced_stages"]

@@ -1,0 +1,150 @@
+"""The record stage: evaluate one (model, format) on the eval split and measure its latency and memory.
+
+Evaluation runs here, through the same predictor interface as measurement; latency and memory are
+measured in a separate process (:mod:`harness.measure.isolated`), started while this one evaluates so
+that its imports overlap the evaluation. An ONNX format is checked against the PyTorch evaluation of
+the same model (parity of the task metric).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.backends import load_predictor
+from harness.cache import CacheEntry
+from harness.estimate import ESTIMATE_SECONDS_PER_RECORD
+from harness.evaluation import Evaluation, evaluate_predictor
+from harness.graph import PROCEED, Node, StageBase
+from harness.records import build_record, failed_record
+from harness.results import Record
+from harness.variants import Variant
+
+log = logging.getLogger("reusebench")
+
+
+@dataclass
+class Outcome:
+    """A record and the predictions behind it (students' agreement is computed against the teacher's)."""
+
+    record: Record
+    predictions: list[Any] | None = None
+
+
+def evaluate(unit: Any, folder: Path, fmt: str) -> Evaluation:
+    """Evaluate the model in ``folder`` (format ``fmt``) on the unit's eval split."""
+    options = unit.options
+    predictor = load_predictor(folder, fmt, device=options.device, threads=options.threads)
+    return evaluate_predictor(
+        unit.spec,
+        unit.kind,
+        predictor,
+        unit.eval_features,
+        unit.eval_raw,
+        unit.tokenizer,
+        seed=options.seed,
+        resamples=options.bootstrap_resamples,
+    )
+
+
+def measure(unit: Any, variant: Variant, fmt: str, folder: Path, inputs: Path, worker: Any = None) -> dict[str, Any]:
+    """Latency and memory of one (model, format), in its own process (``worker``, when pre-started)."""
+    from harness.measure.isolated import MeasureJob, measure_in_subprocess
+
+    config = unit.suite.measure
+    job = MeasureJob(
+        model_dir=str(folder),
+        fmt=fmt,
+        inputs=str(inputs),
+        batch_sizes=list(config.batch_sizes),
+        device=unit.options.device,
+        threads=config.threads,
+        warmup=config.warmup,
+        min_iterations=config.min_iterations,
+        min_seconds=config.min_seconds,
+    )
+    return measure_in_subprocess(job, unit.dir / variant.label / f"measure-{fmt}", worker=worker)
+
+
+class RecordStage(StageBase):
+    """Evaluation and measurement of one trained model in one format."""
+
+    name: ClassVar[str] = "record"
+    after: ClassVar[tuple[str, ...]] = ("finetune", "distill", "export")
+
+    @staticmethod
+    def format_dir(unit: Any, node: Node) -> Path:
+        """The folder of the node's (model, format): the model's own entry, or its export's."""
+        fmt = node.params["fmt"]
+        if fmt == "pytorch":
+            model = node.inputs["model"]
+            return unit.cache.path_for(model.stage.name, str(model.key))
+        return unit.cache.path_for("export", str(node.inputs["export"].key)) / fmt
+
+    def shortcut(self, unit: Any, node: Node) -> Any:
+        """A failed record when the export of this format failed; nothing when it was not made."""
+        fmt = node.params["fmt"]
+        if fmt == "pytorch":
+            return PROCEED
+        exports = node.inputs["export"].result
+        if fmt in exports.errors:
+            return Outcome(failed_record(unit, node.inputs["model"].result, fmt, exports.errors[fmt]))
+        return PROCEED if exports.folder(fmt) is not None else None
+
+    def payload(self, unit: Any, node: Node) -> dict[str, Any]:
+        return {
+            "model": node.input_build("model"),
+            "format": node.params["fmt"],
+            "folder": str(self.format_dir(unit, node)),  # the export entry, keyed on the model's build
+            "teacher": node.input_build("teacher"),
+            "eval": unit.data_fingerprint["eval"],
+            "measure": unit.suite.measure.model_dump(mode="json"),
+            "tolerance": unit.suite.export_tolerance,
+            "bootstrap": unit.options.bootstrap_resamples,
+            "seed": unit.options.seed,
+            "device": unit.options.device,
+            "primary_metric": unit.spec.primary_metric,
+        }
+
+    def load(self, unit: Any, node: Node, entry: CacheEntry) -> Outcome:
+        record = Record.model_validate({**entry.metadata["record"], "cached": True})
+        return Outcome(record, entry.metadata["predictions"])
+
+    def _reference(self, unit: Any, node: Node, variant: Variant) -> Evaluation:
+        """The PyTorch evaluation of ``variant`` (evaluated now when its own record came from the cache)."""
+        if variant.build not in unit.references:
+            pytorch_dir = unit.cache.path_for(node.inputs["model"].stage.name, str(node.inputs["model"].key))
+            unit.references[variant.build] = evaluate(unit, pytorch_dir, "pytorch")
+        return unit.references[variant.build]
+
+    def compute(self, unit: Any, node: Node, folder: Path, meta: dict[str, Any]) -> Outcome:
+        from harness.measure.isolated import PrestartedWorker
+
+        variant: Variant = node.inputs["model"].result
+        fmt = node.params["fmt"]
+        model_dir = self.format_dir(unit, node)
+        reference = self._reference(unit, node, variant) if fmt != "pytorch" else None
+        # The measurement process starts now and imports its runtime while this one evaluates.
+        worker = PrestartedWorker(fmt, model_dir, unit.suite.measure.threads, unit.dir / variant.label / f"measure-{fmt}")
+        try:
+            log.info("[%s] evaluating %s (%s)", unit.spec.name, variant.name, fmt)
+            evaluation = evaluate(unit, model_dir, fmt)
+            if fmt == "pytorch":
+                unit.references[variant.build] = evaluation
+            inputs = unit.measurement_inputs()
+        except BaseException:
+            worker.close()
+            raise
+        log.info("[%s] measuring %s (%s)", unit.spec.name, variant.name, fmt)
+        measured = measure(unit, variant, fmt, model_dir, inputs, worker)
+        teacher_record = node.needs.get("teacher_record")
+        teacher_predictions = teacher_record.result.predictions if teacher_record is not None else None
+        record = build_record(unit, variant, fmt, model_dir, evaluation, reference, teacher_predictions, measured)
+        meta["record"] = record.model_dump(mode="json")
+        meta["predictions"] = evaluation.output.predictions
+        return Outcome(record, evaluation.output.predictions)
+
+    def estimate_s(self, unit: Any, node: Node) -> float:
+        return ESTIMATE_SECONDS_PER_RECORD

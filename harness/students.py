@@ -1,0 +1,114 @@
+"""Student builders, registered by the key of their spec (``layers=...``, ``model=...``).
+
+A builder parses the value after ``=`` into a :class:`harness.models.StudentSpec`, says what identifies
+the student's starting point in a cache key, and builds the (untrained) student for a unit. A new kind
+of student (a narrower configuration, a pruned teacher) is one more builder registered here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from harness.models import (
+    StudentSpec,
+    build_layer_student,
+    load_model_for_kind,
+    resolve_model_source,
+    spread_layers,
+)
+from harness.registry import Registry
+from harness.variants import model_identity
+from tasks.errors import ConfigError, ModelError, unknown_name_error
+
+
+class StudentBuilder(Protocol):
+    """How one kind of student spec is parsed, identified and built."""
+
+    def parse(self, text: str, value: str) -> StudentSpec:
+        """The spec of ``text`` (``value`` is what follows ``key=``); a bad value is a ConfigError."""
+        ...
+
+    def identity(self, spec: StudentSpec, allow_pickle: bool) -> dict[str, Any] | None:
+        """What identifies the student's starting model in a cache key (None: the teacher itself)."""
+        ...
+
+    def build(self, unit: Any, spec: StudentSpec) -> Any:
+        """The untrained student for ``unit`` (a :class:`harness.unit.TaskUnit`)."""
+        ...
+
+
+STUDENT_BUILDERS: Registry[StudentBuilder] = Registry("student kind")
+
+
+class LayerSubsetStudent:
+    """``layers=N`` (N of the teacher's layers, evenly spread from layer 0: DistilBERT's initialisation) or
+    ``layers=I,J,...`` (those layers), initialised from the fine-tuned teacher."""
+
+    def parse(self, text: str, value: str) -> StudentSpec:
+        try:
+            numbers = tuple(int(v) for v in value.split(","))
+        except ValueError:
+            raise ConfigError(f"student {text!r}: layers must be integers") from None
+        if any(n < 0 for n in numbers) or (len(numbers) == 1 and numbers[0] == 0):
+            raise ConfigError(f"student {text!r}: layer counts and indices must be positive")
+        if len(numbers) == 1:
+            return StudentSpec(text=text, layer_count=numbers[0])
+        if len(set(numbers)) != len(numbers):
+            raise ConfigError(f"student {text!r}: layer indices must be distinct")
+        return StudentSpec(text=text, layers=tuple(sorted(numbers)))
+
+    def identity(self, spec: StudentSpec, allow_pickle: bool) -> dict[str, Any] | None:
+        return None
+
+    def build(self, unit: Any, spec: StudentSpec) -> Any:
+        teacher = unit.teacher_model
+        config = teacher.config
+        # Encoder-decoders keep their depth in the encoder's sub-configuration.
+        teacher_layers = getattr(config, "num_hidden_layers", None) or getattr(
+            getattr(config, "encoder", None), "num_hidden_layers", None
+        )
+        if teacher_layers is None:
+            raise ModelError(f"{unit.teacher_name}: config has no num_hidden_layers; use a 'model=' student")
+        layers = list(spec.layers) if spec.layers else spread_layers(teacher_layers, spec.layer_count or 1)
+        # Initialised from the *fine-tuned* teacher: its layers and task head are the best start.
+        return unit.kind.build_student(teacher, layers) or build_layer_student(teacher, layers)
+
+
+class OtherModelStudent:
+    """``model=ID_OR_PATH``: any other model with a compatible tokenizer, given the task's head."""
+
+    def parse(self, text: str, value: str) -> StudentSpec:
+        return StudentSpec(text=text, model=value)
+
+    def identity(self, spec: StudentSpec, allow_pickle: bool) -> dict[str, Any] | None:
+        return model_identity(resolve_model_source(str(spec.model), allow_pickle=allow_pickle))
+
+    def build(self, unit: Any, spec: StudentSpec) -> Any:
+        options = unit.options
+        source = resolve_model_source(str(spec.model), allow_pickle=options.allow_pickle)
+        return load_model_for_kind(
+            source,
+            unit.kind.auto_class,
+            unit.kind.model_kwargs(unit.spec),
+            trust_remote_code=options.trust_remote_code,
+            allow_pickle=options.allow_pickle,
+        )
+
+
+STUDENT_BUILDERS.add("layers", LayerSubsetStudent())
+STUDENT_BUILDERS.add("model", OtherModelStudent())
+
+
+def parse_student(text: str) -> StudentSpec:
+    """Parse ``layers=3``, ``layers=0,2,4`` or ``model=ID_OR_PATH`` (or another registered key)."""
+    key, sep, value = text.partition("=")
+    if not sep or not value:
+        raise ConfigError(f"student {text!r}: expected 'layers=N', 'layers=I,J,...' or 'model=ID_OR_PATH'")
+    if key not in STUDENT_BUILDERS:
+        raise unknown_name_error("student key", key, STUDENT_BUILDERS.names(), where=f"student {text!r}")
+    return STUDENT_BUILDERS.get(key).parse(text, value)
+
+
+def builder_of(spec: StudentSpec) -> StudentBuilder:
+    """The builder that parsed ``spec``."""
+    return STUDENT_BUILDERS.get(spec.text.partition("=")[0])
