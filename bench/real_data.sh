@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Real-data benchmark: the full reusebench pipeline (MiniLM teacher, 3-layer student, ONNX, int8) on every
 # data set of DATA_DIR (the layout of ../shared/data), with the size caps below. Each run's results.json is
-# copied to bench/results/<task>.json; bench/summarize.py turns them into the README's table.
+# copied to bench/results/<task>.json; bench/summarize.py writes bench/RESULTS.md from them.
 #
 #   bench/real_data.sh DATA_DIR [TASK ...]        # default: every task below
 #   SCALE=0.1 bench/real_data.sh DATA_DIR sst2    # a tenth of each cap, for a quick look
 #
 # Caps (train / eval examples; a seeded subset, the same every time). The training sets of sst2, mrpc, stsb,
 # conll2003, TyDi QA and AESLC run complete; ag_news and multi30k, and the generation tasks' evaluation sets,
-# are capped so that the whole bench fits a few hours on 2 CPU cores (per task in the README). ag_news has no
+# are capped so that the whole bench fits a few hours on 2 CPU cores (per task in bench/RESULTS.md). ag_news has no
 # bar; the generation tasks decode greedily in five formats (ONNX without a KV cache), which makes them 5-10x
 # dearer per example than the classification tasks. A task listed in RECIPE runs a bench recipe instead of its
 # packaged definition.

@@ -9,7 +9,7 @@ It patches ``transformers.Trainer.create_optimizer`` for this process only, so r
         --data-dir ../shared/data --max-train 1000 --max-eval 200 --out OUT --no-cache --quiet
 
 The task's ``training.learning_rate`` applies to every other parameter. Used for the AESLC experiments in
-bench/results/experiments/aeslc-split-lr-*.json (README, "Results").
+bench/results/experiments/aeslc-split-lr-*.json (bench/RESULTS.md, "Full real-data benchmark").
 """
 
 from __future__ import annotations
