@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import datasets
 
 from tasks.errors import DataError
+from tasks.files import regular_file_stat, resolve_inside
 from tasks.spec import BuiltinSource, HubSource, LocalSource, TaskSpec
 
 # Examples are selected with this seed whatever the training seed, so that changing the training
@@ -48,7 +50,9 @@ def cap(dataset: datasets.Dataset, limit: int | None) -> datasets.Dataset:
         return dataset
     if limit <= 0:
         raise DataError(f"a cap must be a positive number of examples, got {limit}")
-    return dataset.shuffle(seed=CAP_SEED).select(range(limit)).flatten_indices()
+    # In memory: on a memory-mapped (Hub) dataset these steps would otherwise write cache files next to it.
+    shuffled = dataset.shuffle(seed=CAP_SEED, keep_in_memory=True)
+    return shuffled.select(range(limit), keep_in_memory=True).flatten_indices(keep_in_memory=True)
 
 
 def _read_conll(path: Path) -> datasets.Dataset:
@@ -84,9 +88,13 @@ def _read_conll(path: Path) -> datasets.Dataset:
 
 
 def read_local_file(path: Path, file_format: str = "auto") -> datasets.Dataset:
-    """Read one local data file into a Dataset; the format comes from the suffix unless given."""
-    if not path.is_file():
-        raise DataError(f"{path}: data file not found")
+    """Read one local data file into an in-memory Dataset; the format comes from the suffix unless given.
+
+    Only a regular file is read (a folder, FIFO or device is refused at once). Nothing is left behind: the
+    Arrow copy ``datasets`` builds goes to a temporary folder that is removed once the rows are in memory, so
+    neither the Hugging Face datasets cache nor any other folder grows by the file's size on each run.
+    """
+    size = regular_file_stat(path, DataError, "data file").st_size
     if file_format == "auto":
         file_format = _FORMAT_BY_SUFFIX.get(path.suffix.lower(), "")
         if not file_format:
@@ -96,11 +104,7 @@ def read_local_file(path: Path, file_format: str = "auto") -> datasets.Dataset:
             )
     if file_format == "conll":
         return _read_conll(path)
-    try:
-        empty = path.stat().st_size == 0
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if empty:
+    if size == 0:
         raise DataError(f"{path}: the file is empty")
     if file_format == "jsonl":
         _check_json_lines(path)
@@ -109,8 +113,11 @@ def read_local_file(path: Path, file_format: str = "auto") -> datasets.Dataset:
     builder = {"jsonl": "json", "json": "json", "csv": "csv", "tsv": "csv", "parquet": "parquet"}[file_format]
     kwargs = {"delimiter": "\t"} if file_format == "tsv" else {}
     try:
-        with _quiet_datasets():
-            return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+        scratch = tempfile.TemporaryDirectory(prefix="reusebench-data-", ignore_cleanup_errors=True)
+        with _quiet_datasets(), scratch as cache_dir:
+            return datasets.load_dataset(
+                builder, data_files=str(path), split="train", cache_dir=cache_dir, keep_in_memory=True, **kwargs
+            )
     except Exception as exc:  # datasets raises many types for malformed files
         while "error occurred while generating the dataset" in str(exc) and exc.__cause__ is not None:
             exc = exc.__cause__  # datasets' DatasetGenerationError wraps the parser's own message
@@ -194,10 +201,12 @@ def _load_builtin(source: BuiltinSource, task_name: str) -> RawSplits:
 def _load_local(source: LocalSource, data_dir: str | Path | None, task_name: str) -> RawSplits:
     if data_dir is None:
         raise DataError(f"task {task_name!r} reads local files: pass --data-dir (the folder holding {source.path}/)")
-    folder = Path(data_dir) / source.path
+    root = Path(data_dir)
+    folder = resolve_inside(root, source.path, DataError)
     if not folder.is_dir():
         raise DataError(f"{folder}: data folder for task {task_name!r} not found (check --data-dir)")
-    train_path, eval_path = folder / source.train, folder / source.eval
+    train_path = resolve_inside(root, Path(source.path) / source.train, DataError)
+    eval_path = resolve_inside(root, Path(source.path) / source.eval, DataError)
     return RawSplits(
         train=read_local_file(train_path, source.format),
         eval=read_local_file(eval_path, source.format),
@@ -207,6 +216,10 @@ def _load_local(source: LocalSource, data_dir: str | Path | None, task_name: str
 
 
 def _load_hub(source: HubSource) -> RawSplits:
+    if Path(source.id).exists():  # datasets would read that folder or file instead of the Hub dataset
+        raise DataError(f"hub dataset {source.id!r} is also a path here ({Path(source.id).resolve()}); "
+                        "local files use source: local and --data-dir")
+
     def load(split: str) -> datasets.Dataset:
         try:
             return datasets.load_dataset(source.id, source.config, split=split, revision=source.revision)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import stat
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 from tasks.errors import ConfigError, did_you_mean
+from tasks.files import regular_file_stat
 from tasks.spec import SuiteSpec, TaskSpec, load_suite_file, load_task_file
+from tasks.yamlfile import MAX_DEFINITION_BYTES
 
 PACKAGE_DIR = Path(__file__).parent
 TASK_DIR = PACKAGE_DIR / "definitions"
 SUITE_DIR = PACKAGE_DIR / "suites"
-#: A task or suite definition is a few hundred bytes; anything above this is not one.
-MAX_DEFINITION_BYTES = 1_000_000
 
 
 @cache
@@ -31,22 +31,52 @@ def suite_files() -> dict[str, Path]:
 def check_definition_file(path: str | Path) -> Path:
     """A task or suite file must be a regular file of at most :data:`MAX_DEFINITION_BYTES`.
 
-    Reading is refused up front for a folder, a device (``/dev/zero`` would never end) or a FIFO.
+    Reading is refused up front, from ``stat`` alone, for a folder, a device (``/dev/zero`` would never end) or
+    a FIFO; :func:`tasks.yamlfile.load_yaml` checks again on the descriptor it reads.
     """
     path = Path(path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{path}: not a regular file (a task or suite definition is a YAML file)")
+    info = regular_file_stat(path, ConfigError, "task or suite file")
     if info.st_size > MAX_DEFINITION_BYTES:
         raise ConfigError(
             f"{path}: {info.st_size} bytes; a task or suite definition is at most {MAX_DEFINITION_BYTES} bytes"
         )
     return path
+
+
+def parse_task_list(text: str, flag: str = "--tasks") -> list[str]:
+    """The task names or paths of a comma-separated ``--tasks`` value, refusing empty items and repeats.
+
+    ``"sst2, ag_news"`` gives ``["sst2", "ag_news"]``; ``","``, ``""``, ``"sst2,,ag_news"`` and ``"sst2,sst2"``
+    are refused with a :class:`ConfigError` naming the flag and the value (no list must mean "the default suite").
+    """
+    items = [item.strip() for item in text.split(",")]
+    if not any(items):
+        raise ConfigError(f"{flag} {text!r}: names no task; give one or more task names or files, comma-separated")
+    if not all(items):
+        raise ConfigError(f"{flag} {text!r}: an empty task name (two commas, or one at an end)")
+    repeated = sorted({item for item in items if items.count(item) > 1})
+    if repeated:
+        raise ConfigError(f"{flag} {text!r}: lists {', '.join(map(repr, repeated))} more than once (it would run twice)")
+    return items
+
+
+def get_tasks(names: Sequence[str], where: str = "--tasks") -> list[TaskSpec]:
+    """The task specs of ``names`` (packaged names or files), refusing two that define the same task name.
+
+    ``sentiment`` and ``tasks/definitions/sentiment.yaml`` are one task: run twice, it would write duplicate
+    records into the results store.
+    """
+    specs: list[TaskSpec] = []
+    first: dict[str, str] = {}
+    for name in names:
+        spec = get_task(name)
+        if spec.name in first:
+            raise ConfigError(
+                f"{where}: {first[spec.name]!r} and {name!r} are the same task {spec.name!r} (it would run twice)"
+            )
+        first[spec.name] = name
+        specs.append(spec)
+    return specs
 
 
 def _looks_like_path(value: str) -> bool:

@@ -444,3 +444,97 @@ def test_a_worse_copy_always_regresses(run: RunResults, by_score: bool, drop: fl
     assert all(row.verdict == "regression" for row in comparison.rows)
     back = compare_runs(worse, run, thresholds)  # and the original is never worse than its worse copy
     assert not back.regressed
+
+
+# -- issue #21: one label rule, duplicate keys and entries, finite numbers ----------------------------------
+
+label_lists = st.one_of(
+    st.lists(st.integers(-3, 9).map(str), min_size=2, max_size=5, unique=True),
+    st.lists(st.sampled_from(["neg", "pos", "mixed", "World", "Sports", "B-PER", "O"]), min_size=2, max_size=5,
+             unique=True),
+)
+
+
+def _label_outcome(value: Any, labels: list[str]) -> int | str:
+    from tasks.labels import resolve_label
+
+    try:
+        return resolve_label(value, labels, "rows.csv", 0, "label")
+    except DataError as exc:
+        assert "rows.csv: row 0: column 'label'" in str(exc) and "\n" not in str(exc)
+        return "refused"
+
+
+@FAST
+@given(label_lists, st.integers(-3, 9))
+def test_a_label_number_means_the_same_in_every_spelling(labels: list[str], number: int) -> None:
+    """1, "1", 1.0, " 1 " and "01": a CSV, a JSON number and a JSON string always give the same label."""
+    outcomes = {
+        _label_outcome(spelling, labels)
+        for spelling in (number, str(number), float(number), f" {number} ", f"{number:+d}", f"{number}.0")
+    }
+    assert len(outcomes) == 1, outcomes
+    (outcome,) = outcomes
+    if any(label.lstrip("-").isdigit() for label in labels):  # numeric names: a number is a name, never an index
+        assert outcome == (labels.index(str(number)) if str(number) in labels else "refused")
+
+
+@FAST
+@given(st.lists(st.text(max_size=6), max_size=6))
+def test_accepted_label_lists_are_distinct_once_normalised(labels: list[str]) -> None:
+    import unicodedata
+
+    from tasks.labels import check_label_names
+
+    try:
+        check_label_names(labels)
+    except ValueError:
+        return
+    keys = [unicodedata.normalize("NFKC", label) for label in labels]
+    assert len(set(keys)) == len(keys) and all(label == label.strip() and label for label in labels)
+
+
+@FAST
+@given(st.text(alphabet=string.ascii_lowercase[:4] + ", ", max_size=12))
+def test_a_task_list_is_never_empty_and_never_repeats(text: str) -> None:
+    from tasks.registry import parse_task_list
+
+    try:
+        items = parse_task_list(text)
+    except ConfigError as exc:
+        assert "--tasks" in str(exc)
+        return
+    assert items and all(items) and len(set(items)) == len(items)
+
+
+@FAST
+@given(st.sampled_from(TASK_FIELDS), json_values, json_values)
+def test_a_key_given_twice_is_always_refused(key: str, first: Any, second: Any) -> None:
+    text = yaml.safe_dump({key: first}) + yaml.safe_dump({key: second})
+    with temp_file("twice.yaml", text) as path:
+        with pytest.raises(ConfigError, match=f"duplicate key '{key}'"):
+            load_yaml(path)
+
+
+NUMERIC_FIELDS = [("training", "epochs"), ("training", "learning_rate"), ("training", "weight_decay"),
+                  ("training", "warmup_ratio"), ("training", "batch_size"), ("distillation", "temperature"),
+                  ("distillation", "epochs"), ("distillation", "learning_rate"), (None, "max_length"),
+                  (None, "n_best"), (None, "max_new_tokens")]
+
+
+@FAST
+@given(st.sampled_from(NUMERIC_FIELDS), st.one_of(st.floats(), st.integers(-(10**40), 10**40), st.booleans()))
+def test_every_numeric_task_field_is_finite_and_in_range_or_refused(where: tuple[str | None, str], value: Any) -> None:
+    section, name = where
+    data = json.loads(json.dumps(GOOD_TASK))
+    if section is None:
+        data[name] = value
+    else:
+        data.setdefault(section, {})[name] = value
+    try:
+        spec = parse_task(data, "<prop>")
+    except ConfigError as exc:
+        assert name in str(exc)
+        return
+    stored = getattr(spec, name) if section is None else getattr(getattr(spec, section), name)
+    assert not isinstance(value, bool) and math.isfinite(stored) and stored >= 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,33 +10,15 @@ from tasks.errors import DataError
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.batching import forward_in_batches
 from tasks.kinds.registry import register_kind
+from tasks.labels import class_label_names, class_label_value, resolve_label
+
+__all__ = ["ClassificationKind", "require_columns", "require_texts", "resolve_label"]
 
 if TYPE_CHECKING:
     import datasets
 
     from tasks.kinds.predictor import Predictor
     from tasks.spec import DistillationConfig, TaskSpec
-
-
-def resolve_label(value: Any, labels: list[str], origin: str, row: int, column: str) -> int:
-    """Map a label value (an index or a label name) to its index, or fail naming the value."""
-    if isinstance(value, bool) or value is None:
-        raise DataError(f"{origin}: row {row}: column {column!r} has label {value!r}; allowed: {labels}")
-    if isinstance(value, int | np.integer):
-        if 0 <= int(value) < len(labels):
-            return int(value)
-        raise DataError(
-            f"{origin}: row {row}: column {column!r} has label {value!r} outside the label list "
-            f"(0..{len(labels) - 1}: {labels})"
-        )
-    if isinstance(value, float) and not math.isnan(value) and value.is_integer() and 0 <= value < len(labels):
-        return int(value)
-    if isinstance(value, str):
-        if value in labels:
-            return labels.index(value)
-        if value.strip().lstrip("-").isdigit() and 0 <= int(value) < len(labels):
-            return int(value)
-    raise DataError(f"{origin}: row {row}: column {column!r} has label {value!r}; allowed: {labels}")
 
 
 def require_columns(split: datasets.Dataset, columns: dict[str, str], roles: tuple[str, ...], origin: str) -> None:
@@ -91,7 +72,11 @@ class ClassificationKind(TaskKind):
         text_col, label_col = spec.columns.get("text", "text"), spec.columns.get("label", "label")
         texts = require_texts(split[text_col], text_col, origin)
         pairs = require_texts(split[spec.columns["text_pair"]], spec.columns["text_pair"], origin) if has_pair else None
-        label_ids = [resolve_label(v, labels, origin, i, label_col) for i, v in enumerate(split[label_col])]
+        names = class_label_names(split, label_col)  # a Hub ClassLabel column: indices into its own names
+        label_ids = [
+            resolve_label(class_label_value(v, names), labels, origin, i, label_col)
+            for i, v in enumerate(split[label_col])
+        ]
         if is_train and len(set(label_ids)) < 2:
             raise DataError(
                 f"{origin}: the training split has a single class ({labels[label_ids[0]]!r}); "

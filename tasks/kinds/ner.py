@@ -24,8 +24,9 @@ import numpy as np
 from tasks.errors import ConfigError, DataError
 from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.batching import forward_in_batches
-from tasks.kinds.classification import require_columns, resolve_label
+from tasks.kinds.classification import require_columns
 from tasks.kinds.registry import register_kind
+from tasks.labels import class_label_names, class_label_value, label_map
 
 if TYPE_CHECKING:
     import datasets
@@ -133,6 +134,8 @@ class NerKind(TaskKind):
         require_columns(split, spec.columns, ("tokens", "ner_tags"), origin)
         tokens_col, tags_col = spec.columns.get("tokens", "tokens"), spec.columns.get("ner_tags", "ner_tags")
         all_tokens, all_tags = [], []
+        tag_map = label_map(tuple(labels))  # one rule for every format: see tasks/labels.py
+        names = class_label_names(split, tags_col)  # a Hub Sequence(ClassLabel) column: indices into its names
         for row, (tokens, tags) in enumerate(zip(split[tokens_col], split[tags_col], strict=True)):
             if not isinstance(tokens, list) or not tokens:
                 raise DataError(
@@ -148,15 +151,12 @@ class NerKind(TaskKind):
                     raise DataError(
                         f"{origin}: row {row}: word {position} of {tokens_col!r} is {word!r}, not text"
                     )
-            ids = []
-            for position, tag in enumerate(tags):
-                try:
-                    ids.append(resolve_label(tag, labels, origin, row, tags_col))
-                except DataError:
-                    raise DataError(
-                        f"{origin}: row {row}: word {position} ({tokens[position]!r}) has tag {tag!r}; "
-                        f"allowed: {labels} (or their indices)"
-                    ) from None
+            ids = [
+                tag_map.index(
+                    class_label_value(tag, names), f"{origin}: row {row}: word {position} ({tokens[position]!r})", "tag"
+                )
+                for position, tag in enumerate(tags)
+            ]
             all_tokens.append(tokens)
             all_tags.append(ids)
         return hf_datasets.Dataset.from_dict({"tokens": all_tokens, "ner_tags": all_tags})

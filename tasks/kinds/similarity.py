@@ -8,6 +8,7 @@ prediction mixed with MSE to the gold score).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from tasks.kinds.base import EvalOutput, TaskKind
 from tasks.kinds.batching import forward_in_batches
 from tasks.kinds.classification import ClassificationKind, require_columns, require_texts
 from tasks.kinds.registry import register_kind
+from tasks.labels import NUMBER
 
 if TYPE_CHECKING:
     import datasets
@@ -25,6 +27,20 @@ if TYPE_CHECKING:
     from tasks.spec import DistillationConfig, TaskSpec
 
 REGRESSION_KEYS = ("pearson", "spearman", "mse")
+
+
+def score_value(value: Any) -> float | None:
+    """A regression target as a float: a number, or text spelling a decimal number (``"4.5"``, ``"1e-2"``);
+    None for anything else (a boolean, ``"1_000"``, non-ASCII digits, a list). NaN and infinities pass through."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if NUMBER.fullmatch(text) or text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            return float(text)
+    return None
 
 
 @register_kind
@@ -97,10 +113,9 @@ class SimilarityKind(TaskKind):
         for row, value in enumerate(split[label_col]):
             if value is None:
                 raise DataError(f"{origin}: row {row}: column {label_col!r} is empty; every example needs a score")
-            try:
-                score = float(value)
-            except (TypeError, ValueError):
-                raise DataError(f"{origin}: row {row}: column {label_col!r} must be a number, got {value!r}") from None
+            score = score_value(value)
+            if score is None:
+                raise DataError(f"{origin}: row {row}: column {label_col!r} must be a number, got {value!r}")
             if not math.isfinite(score):
                 raise DataError(f"{origin}: row {row}: column {label_col!r} is {value!r}; scores must be finite")
             scores.append(score)
