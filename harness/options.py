@@ -3,6 +3,7 @@ and checks that follow from them (run ids, model display names, the device)."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,6 +16,8 @@ from tasks.errors import ReusebenchError
 from tasks.spec import SuiteSpec
 
 PACKAGED_TEACHER_NAME = "all-MiniLM-L6-v2"
+SEED_LIMIT = 2**32  # numpy's and torch's seeds: 0 ≤ seed < 2**32
+DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
@@ -65,6 +68,34 @@ class RunOptions:
         """The run's student specs: ``--student`` values when given, else the suite's."""
         return list(self.students or self.suite.students)
 
+    def check(self) -> None:
+        """Refuse values no run can use, before anything is loaded (the command line checks them as it parses;
+        this guards the Python API and the combinations, such as ``--seed`` with ``--repeat-seeds``)."""
+        for seed in (self.seed, *self.extra_seeds):
+            if not _is_int(seed) or not 0 <= seed < SEED_LIMIT:
+                raise ReusebenchError(f"--seed {seed!r}: every training seed must be an integer from 0 to "
+                                      f"{SEED_LIMIT - 1} (with --repeat-seeds N: seed + N - 1 too)")
+        for flag, value in (("--max-train", self.max_train), ("--max-eval", self.max_eval),
+                            ("--threads", self.threads), ("--bootstrap", self.bootstrap_resamples)):
+            if value is not None and (not _is_int(value) or value < 1):
+                raise ReusebenchError(f"{flag} {value!r}: must be a positive integer")
+        for flag, number, positive in (("--ray-cpus-per-unit", self.ray_cpus_per_unit, True),
+                                       ("--ray-gpus-per-unit", self.ray_gpus_per_unit, False)):
+            finite = isinstance(number, (int, float)) and math.isfinite(number)
+            if not finite or number < 0 or (positive and number == 0):
+                raise ReusebenchError(f"{flag} {number!r}: must be a finite number {'> 0' if positive else '≥ 0'}")
+        if self.device not in DEVICES:
+            raise ReusebenchError(f"--device {self.device!r}: allowed values: {', '.join(DEVICES)}")
+        for flag, items in (("--tasks", self.tasks), ("--teacher", self.teachers), ("--student", self.students)):
+            if items is not None and (not items or any(not isinstance(i, str) or not i.strip() for i in items)):
+                raise ReusebenchError(f"{flag} {items!r}: every value must be a non-empty name")
+        if self.tasks is not None and len(set(self.tasks)) != len(self.tasks):
+            raise ReusebenchError(f"--tasks {','.join(self.tasks)!r}: a task is listed twice")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
 
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time plus a short random suffix."""
@@ -86,6 +117,6 @@ def check_device(device: str) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise ReusebenchError("--device cuda: no CUDA device is available to torch on this machine")
-    if device not in ("cpu", "cuda"):
-        raise ReusebenchError(f"--device {device!r}: allowed values: auto, cpu, cuda")
+    if device not in DEVICES:
+        raise ReusebenchError(f"--device {device!r}: allowed values: {', '.join(DEVICES)}")
     return device

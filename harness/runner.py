@@ -22,15 +22,18 @@ from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
 from harness.train import training_threads
 from harness.unit import TaskUnit
-from tasks.registry import get_task
+from tasks.registry import get_tasks
 from tasks.spec import TaskSpec
 
 log = logging.getLogger("reusebench")
 
 
 def resolve_tasks(options: RunOptions) -> list[TaskSpec]:
-    """The task specs of the run: ``--tasks`` when given, else the suite's."""
-    return [get_task(name) for name in (options.tasks or options.suite.tasks)]
+    """The task specs of the run: ``--tasks`` when given, else the suite's; a task named twice (by name and
+    by file, say) is refused: it would train twice and write duplicate records."""
+    if options.tasks is not None:
+        return get_tasks(options.tasks, "--tasks")
+    return get_tasks(options.suite.tasks, f"suite {options.suite.name!r}")
 
 
 def run_unit(unit: TaskUnit) -> list[Record]:
@@ -79,6 +82,7 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
     from harness.environment import capture_environment
 
     start = time.perf_counter()
+    options.check()
     if not options.progress:  # --quiet: no tokenization progress bars on stderr either
         import datasets
 
@@ -104,7 +108,8 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
         baseline = unit.kind.baseline(unit.spec, unit.train_raw, unit.eval_raw)
         if baseline is not None:
             results.baselines[unit.spec.name] = baseline
-    log.info("run directory: %s (inputs checked; training starts)", run_dir)
+    # The command line writes run.log from this line on (with the lines before it): a refused run writes none.
+    log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
     for records in executor.run_units(units, run_unit):
         results.records.extend(records)
     results.wall_s = round(time.perf_counter() - start, 2)
@@ -116,6 +121,7 @@ def plan(options: RunOptions, run_dir: Path) -> list[dict[str, Any]]:
     cost (``--dry-run``). The same graph, keys and ``--force`` rule as :func:`run`."""
     from harness.environment import capture_environment
 
+    options.check()
     options.device = check_device(options.device)
     environment = capture_environment(seed=options.seed)
     rows: list[dict[str, Any]] = []

@@ -2,7 +2,10 @@
 
 import os
 
-from harness.cache import MANIFEST, StageCache, fingerprint_rows, stage_key
+import pytest
+
+from harness.cache import DERIVED_DIRS, KNOWN_STAGES, MANIFEST, StageCache, fingerprint_rows, stage_key
+from tasks.errors import ReusebenchError
 
 
 def test_key_depends_on_every_input():
@@ -56,6 +59,8 @@ def test_corrupted_entry_is_detected_and_recomputed(tmp_path):
 
 def test_entry_without_manifest_is_incomplete(tmp_path):
     cache = StageCache(tmp_path)
+    with cache.write("finetune", "k0") as (folder, _):  # the cache exists (and is marked) before the damage
+        (folder / "f").write_text("x")
     (tmp_path / "finetune" / "k4").mkdir(parents=True)
     (tmp_path / "finetune" / "k4" / "model.safetensors").write_bytes(b"w")
     assert cache.lookup("finetune", "k4") is None
@@ -81,3 +86,51 @@ def test_size_and_clean(tmp_path):
     assert (tmp_path / "finetune" / "k6" / MANIFEST).exists()
     assert cache.clean() == 1
     assert cache.size_bytes() == 0
+
+
+def test_a_link_where_an_entry_goes_is_replaced_never_followed(tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    cache = StageCache(tmp_path / "c")
+    with cache.write("finetune", "k0") as (folder, _):
+        (folder / "f").write_text("x")
+    link = tmp_path / "c" / "finetune" / "k8"
+    link.symlink_to(victim)
+    assert cache.lookup("finetune", "k8") is None and "not a folder reusebench wrote" in cache.problems[0]
+    with cache.write("finetune", "k8") as (folder, _):
+        (folder / "f").write_text("y")
+    assert not link.is_symlink() and (link / "f").read_text() == "y"
+    assert [p.name for p in victim.iterdir()] == ["keep.txt"]
+
+
+def test_derived_caches_are_bounded_and_cleaned(tmp_path):
+    cache = StageCache(tmp_path / "c")
+    folder = cache.derived_dir("datasets")
+    for i in range(3):
+        (folder / f"part{i}").write_bytes(b"z" * 100)
+        os.utime(folder / f"part{i}", (i, i))
+    assert cache.trim_derived("datasets", 150) == 2  # the two oldest go
+    assert [p.name for p in folder.iterdir()] == ["part2"]
+    assert ("datasets", 1, 100) in cache.summary()
+    assert cache.clean() == 1 and list(folder.iterdir()) == []
+
+
+def test_the_known_stages_are_the_registered_ones() -> None:
+    from harness.stages import STAGES
+
+    assert set(KNOWN_STAGES) == set(STAGES.names())
+    assert not set(KNOWN_STAGES) & set(DERIVED_DIRS)
+
+
+def test_the_first_write_marks_the_cache(tmp_path) -> None:
+    cache = StageCache(tmp_path / "new")
+    assert cache.check_root() == "missing"
+    with cache.write("finetune", "d" * 32) as (folder, _):
+        (folder / "f").write_text("x")
+    assert cache.check_root() == "marked"
+    foreign = StageCache(tmp_path / "foreign")
+    (tmp_path / "foreign" / "Documents").mkdir(parents=True)
+    with pytest.raises(ReusebenchError, match="not a reusebench cache"), foreign.write("finetune", "e" * 32):
+        pass
+    assert sorted(p.name for p in (tmp_path / "foreign").iterdir()) == ["Documents"]

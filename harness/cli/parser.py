@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import unicodedata
 from typing import Any, NoReturn
 
 from harness.executors import EXECUTORS
@@ -11,24 +13,60 @@ from tasks.defaults import DEFAULT_RESAMPLES
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+SEED_LIMIT = 2**32  # numpy's and torch's seeds are 0 ≤ seed < 2**32
+MAX_THREADS = 1024
+MAX_BOOTSTRAP = 100_000
+MAX_REPEAT_SEEDS = 100
+MAX_EXAMPLES = 10**12
 
 
-def _non_negative_float(text: str) -> float:
+def _int_in(low: int, high: int, what: str = "a positive integer") -> Any:
+    """An argparse type: an integer from ``low`` to ``high`` (inclusive); anything else is a one-line error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {what} from {low} to {high}, got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_in(1, MAX_EXAMPLES)
+
+
+def _finite_float(text: str, positive: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else "≥ 0"
+        raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {text!r}")
     return value
+
+
+def _non_negative_float(text: str) -> float:
+    """A finite number ≥ 0 (not NaN, not infinite)."""
+    return _finite_float(text, positive=False)
+
+
+def _positive_float(text: str) -> float:
+    """A finite number > 0 (not NaN, not infinite)."""
+    return _finite_float(text, positive=True)
+
+
+def _text(text: str) -> str:
+    """A non-empty value without control characters (a path, a name, a spec, a URL)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must not be empty, got {text!r}")
+    bad = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise argparse.ArgumentTypeError(f"contains the control character {bad!r}: {text!r}")
+    return text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,23 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_run(run: argparse.ArgumentParser) -> None:
     """``run``: what to run and where its results go."""
-    run.add_argument("--suite", default="quick", help="suite name or YAML file (default: quick)")
-    run.add_argument("--tasks", help="comma-separated task names or YAML files (overrides the suite's)")
-    run.add_argument("--teacher", action="append",
+    run.add_argument("--suite", type=_text, default="quick", help="suite name or YAML file (default: quick)")
+    run.add_argument("--tasks", type=_text, help="comma-separated task names or YAML files (overrides the suite's)")
+    run.add_argument("--teacher", type=_text, action="append",
                      help="teacher: 'minilm' (packaged), a Hugging Face id or a local folder; repeatable "
                           "(a matrix: every teacher runs every task and student)")
-    run.add_argument("--student", action="append", help="student spec: layers=3, layers=0,2,4 or model=ID; repeatable")
-    run.add_argument("--data-dir", help="folder with the real data sets (layout of ../shared/data)")
+    run.add_argument("--student", type=_text, action="append", help="student spec: layers=3, layers=0,2,4 or model=ID; repeatable")
+    run.add_argument("--data-dir", type=_text, help="folder with the real data sets (layout of ../shared/data)")
     run.add_argument("--max-train", type=_positive_int, help="cap the training examples (seeded subset)")
     run.add_argument("--max-eval", type=_positive_int, help="cap the eval examples (seeded subset)")
-    run.add_argument("--out", help="run directory (default: runs/<run-id>)")
-    run.add_argument("--db", help="results store: SQLAlchemy URL or SQLite path (default: $REUSEBENCH_DB or the data dir)")
+    run.add_argument("--out", type=_text, help="run directory (default: runs/<run-id>)")
+    run.add_argument("--db", type=_text, help="results store: SQLAlchemy URL or SQLite path (default: $REUSEBENCH_DB or the data dir)")
     run.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--repeat-seeds", type=_positive_int, default=1, metavar="N",
+    run.add_argument("--seed", type=_int_in(0, SEED_LIMIT - 1, "an integer seed"), default=42,
+                     help=f"training seed, 0 to {SEED_LIMIT - 1} (default 42)")
+    run.add_argument("--repeat-seeds", type=_int_in(1, MAX_REPEAT_SEEDS), default=1, metavar="N",
                      help="train every model with N seeds (seed, seed+1, ...) and report score mean ± std")
-    run.add_argument("--threads", type=_positive_int, help="threads for training and evaluation (default: all cores)")
-    run.add_argument("--bootstrap", type=_positive_int, default=DEFAULT_RESAMPLES,
+    run.add_argument("--threads", type=_int_in(1, MAX_THREADS), help="threads for training and evaluation (default: all cores)")
+    run.add_argument("--bootstrap", type=_int_in(1, MAX_BOOTSTRAP), default=DEFAULT_RESAMPLES,
                      help=f"bootstrap resamples for the score CI (default {DEFAULT_RESAMPLES})")
     run.add_argument("--quiet", action="store_true", help="no progress bars or stage logs")
     run.add_argument("--json", action="store_true", help="print a JSON summary (or the plan) instead of tables")
@@ -77,17 +116,17 @@ def _add_run(run: argparse.ArgumentParser) -> None:
 
 def _add_run_machinery(run: argparse.ArgumentParser) -> None:
     """``run``: the stage cache, executors, energy and the security switches."""
-    run.add_argument("--cache-dir", help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
+    run.add_argument("--cache-dir", type=_text, help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
     run.add_argument("--no-cache", action="store_true", help="neither reuse nor keep stage results across runs")
-    run.add_argument("--force", action="append", metavar="STAGE",
+    run.add_argument("--force", type=_text, action="append", metavar="STAGE",
                      help="recompute STAGE and every later one: finetune, distill, export, record; repeatable")
     run.add_argument("--energy", action="store_true", help="estimate training energy with codecarbon (extra 'energy')")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="let models run their own Python code (transformers' trust_remote_code); off by default")
     run.add_argument("--executor", choices=EXECUTORS.names(), default="local",
                      help="run the (task, teacher) units here one by one (default) or as Ray tasks")
-    run.add_argument("--ray-address", help="Ray cluster to join (default: start a local Ray instance)")
-    run.add_argument("--ray-cpus-per-unit", type=float, default=1.0, metavar="N",
+    run.add_argument("--ray-address", type=_text, help="Ray cluster to join (default: start a local Ray instance)")
+    run.add_argument("--ray-cpus-per-unit", type=_positive_float, default=1.0, metavar="N",
                      help="CPUs Ray reserves for each unit (default 1)")
     run.add_argument("--ray-gpus-per-unit", type=_non_negative_float, default=0.0, metavar="N",
                      help="GPUs Ray reserves for each unit (default 0)")
@@ -102,35 +141,35 @@ def _add_other_commands(commands: Any) -> None:
 
     cache = commands.add_parser("cache", help="show the stage cache's size, or clean it")
     cache.add_argument("action", choices=["info", "clean"])
-    cache.add_argument("--cache-dir", help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
-    cache.add_argument("--older-than", type=float, metavar="DAYS", help="clean only entries older than DAYS")
+    cache.add_argument("--cache-dir", type=_text, help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
+    cache.add_argument("--older-than", type=_non_negative_float, metavar="DAYS", help="clean only entries older than DAYS")
 
     validate = commands.add_parser("validate", help="validate a task or suite definition")
-    validate.add_argument("file")
+    validate.add_argument("file", type=_text)
 
     report = commands.add_parser("report", help="render a run's scorecard.md and report.html again")
-    report.add_argument("run_dir")
+    report.add_argument("run_dir", type=_text)
 
     board = commands.add_parser("leaderboard", help="import runs into the results store and build the static site")
-    board.add_argument("--db", help="results store: any SQLAlchemy URL or a SQLite file path "
+    board.add_argument("--db", type=_text, help="results store: any SQLAlchemy URL or a SQLite file path "
                                     "(default: $REUSEBENCH_DB, else sqlite:///<data dir>/reusebench/results.db)")
-    board.add_argument("--add", action="append", default=[], metavar="RESULTS_JSON",
+    board.add_argument("--add", type=_text, action="append", default=[], metavar="RESULTS_JSON",
                        help="a results.json (or run directory) to import first; repeatable; idempotent")
-    board.add_argument("--out", default="leaderboard-site", help="site folder (default: leaderboard-site)")
+    board.add_argument("--out", type=_text, default="leaderboard-site", help="site folder (default: leaderboard-site)")
 
     compare = commands.add_parser("compare", help="compare two runs; exit 1 on a regression")
-    compare.add_argument("baseline", help="baseline run directory or results.json")
-    compare.add_argument("candidate", help="candidate run directory or results.json")
+    compare.add_argument("baseline", type=_text, help="baseline run directory or results.json")
+    compare.add_argument("candidate", type=_text, help="candidate run directory or results.json")
     compare.add_argument("--max-score-drop", type=_non_negative_float, default=0.01, metavar="X",
                          help="largest allowed significant drop of the primary score, absolute (default 0.01)")
     compare.add_argument("--max-latency-increase", type=_non_negative_float, default=0.10, metavar="Y",
                          help="largest allowed p50 latency increase beyond the baseline's p90, relative (default 0.10)")
     compare.add_argument("--allow-missing", action="store_true",
                          help="a baseline record missing from the candidate is not a regression")
-    compare.add_argument("--markdown", metavar="FILE",
+    compare.add_argument("--markdown", type=_text, metavar="FILE",
                          help="also write the verdict as Markdown (e.g. \"$GITHUB_STEP_SUMMARY\")")
 
     history = commands.add_parser("history", help="a task's trend over the stored runs")
-    history.add_argument("task")
-    history.add_argument("--db", help="results store URL (default as for 'leaderboard')")
-    history.add_argument("--out", metavar="FILE.html", help="also write an HTML page with plots")
+    history.add_argument("task", type=_text)
+    history.add_argument("--db", type=_text, help="results store URL (default as for 'leaderboard')")
+    history.add_argument("--out", type=_text, metavar="FILE.html", help="also write an HTML page with plots")
