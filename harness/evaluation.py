@@ -55,7 +55,11 @@ def evaluate_predictor(
         seed=seed,
         **kwargs,
     )
-    return Evaluation(metrics=metrics, score=score, score_ci=[float(low), float(high)], output=output, eval_s=eval_s)
+    # A percentile bootstrap interval can miss its own point estimate (few resamples, a tiny eval split, a
+    # skewed statistic such as F1 or BLEU); results files with a score outside its interval are refused as
+    # corrupt (harness/result_checks.py), so the interval is widened to hold the score.
+    low, high = min(float(low), float(score)), max(float(high), float(score))
+    return Evaluation(metrics=metrics, score=score, score_ci=[low, high], output=output, eval_s=eval_s)
 
 
 def parity(reference: Evaluation, candidate: Evaluation, kind: TaskKind, tolerance: float) -> dict[str, Any]:

@@ -1,367 +1,70 @@
 """Typed result records and the ``results.json`` file (schema in the README, "Interface contract").
 
 Fields may be added; the contract's fields are never renamed or dropped. Reading a file and writing it
-again gives the same JSON: the measurement blocks (:class:`LatencyBlock`, :class:`Parity`,
-:class:`TrainCostRecord`) write back exactly the keys they were given, a :class:`ScoreInterval` is the
-``[low, high]`` list, and :class:`Role`/:class:`Format` are written as their plain strings.
+again gives the same JSON (the models are in :mod:`harness.result_models` and importable from here).
+
+Reading (:func:`load_results`) is the one way in for a results file a user names (``report``, ``compare``,
+``leaderboard --add``): only a regular file of at most :data:`MAX_RESULTS_BYTES`, strict UTF-8 JSON without
+duplicate keys, schema version 1, the schema's types, and then the checks of :mod:`harness.result_checks`
+(ranges, intervals, bounded and printable strings). Every failure is one line naming the file and the field.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SerializerFunctionWrapHandler,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    model_serializer,
-    model_validator,
+from pydantic import ValidationError
+
+from harness.result_checks import check_results, check_values
+from harness.result_models import (
+    Format,
+    LatencyBlock,
+    Lineage,
+    Parity,
+    Record,
+    Role,
+    RunResults,
+    Scorecard,
+    ScoreInterval,
+    SeedStats,
+    TrainCostRecord,
+    batch_key,
 )
-
+from harness.safe_files import MAX_RESULTS_BYTES, read_regular_file, write_text_atomic
 from tasks.errors import ReusebenchError
 
 SCHEMA_VERSION = 1
 
-
-class _StrEnum(str, Enum):
-    """A str enum that compares, hashes, prints and reprs as its plain value (``enum.StrEnum`` is 3.11+),
-    so that code and messages written for the plain strings read the same."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
-
-    def __repr__(self) -> str:
-        return repr(str(self.value))
-
-
-class Role(_StrEnum):
-    """A model's part in a run."""
-
-    TEACHER = "teacher"
-    STUDENT = "student"
-
-
-class Format(_StrEnum):
-    """How a model is stored and run."""
-
-    PYTORCH = "pytorch"
-    ONNX = "onnx"
-    ONNX_INT8 = "onnx-int8"
-
-    @property
-    def is_onnx(self) -> bool:
-        """True for the ONNX Runtime formats (fp32 and int8)."""
-        return self is not Format.PYTORCH
-
-
-# The custom serializers below would turn NaN and infinities into null in model_dump(mode="json") (where
-# plain fields keep them) unless the model being dumped says "constants": save_results must still refuse
-# them (allow_nan=False), never write null.
-_KEEP_NAN = ConfigDict(ser_json_inf_nan="constants")
-
-
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", **_KEEP_NAN)
-
-
-class _Given(_Open):
-    """A JSON object with typed known keys: it writes back only the keys it was given (or that were set
-    later), so a block read from an older file is written unchanged. Reads like the plain dict it once was
-    (``get``, ``[]``, ``keys``, ``items``), for callers written against that."""
-
-    @model_serializer(mode="wrap")
-    def _given_keys_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        declared = type(self).model_fields
-        return {k: v for k, v in handler(self).items() if k not in declared or k in self.model_fields_set}
-
-    def as_dict(self) -> dict[str, Any]:
-        """The keys it holds (given or set; extras included) with their typed values."""
-        values = {k: getattr(self, k) for k in type(self).model_fields if k in self.model_fields_set}
-        values.update(self.model_extra or {})
-        return values
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """``block.get("p50")``: the value of a key it holds, else ``default``."""
-        return self.as_dict().get(key, default)
-
-    def keys(self) -> list[str]:
-        """The keys it holds."""
-        return list(self.as_dict())
-
-    def items(self) -> list[tuple[str, Any]]:
-        """(key, value) of every key it holds."""
-        return list(self.as_dict().items())
-
-    def __getitem__(self, key: str) -> Any:
-        values = self.as_dict()
-        if key not in values:
-            raise KeyError(key)
-        return values[key]
-
-
-class LatencyBlock(_Given):
-    """The latency of one batch size, in ms (``latency_ms.batch_N``): what
-    :class:`harness.measure.latency.LatencyStats` writes, plus generation's per-token figures."""
-
-    p50: float | None = None
-    p90: float | None = None
-    p99: float | None = None
-    mean: float | None = None
-    std: float | None = None
-    cv: float | None = None
-    min: float | None = None
-    max: float | None = None
-    n: int | None = None
-    total_s: float | None = None
-    batch_size: int | None = None
-    seq_len: int | None = None
-    threads: int | None = None
-    other_load_cores: float | None = None
-    attempts: int | None = None
-    noisy: bool | None = None
-    noise_reason: str | None = None
-    #: generation only: decoding steps of the batch, and p50 per step
-    generated_tokens: int | None = None
-    ms_per_token: float | None = None
-
-
-class Parity(_Given):
-    """An export against the PyTorch model it came from (:func:`harness.evaluation.parity`)."""
-
-    max_abs_diff: dict[str, float] | None = None
-    metric_delta: float | None = None
-    prediction_agreement: float | None = None
-    tolerance: float | None = None
-    passed: bool | None = None
-
-
-class TrainCostRecord(_Given):
-    """A record's ``train`` object: :meth:`harness.train.TrainCost.to_dict` as written to JSON."""
-
-    wall_s: float | None = None
-    cpu_s: float | None = None
-    examples: int | None = None
-    tokens: int | None = None
-    flops: float | None = None
-    peak_rss_mb: float | None = None
-    epochs: float | None = None
-    steps: int | None = None
-    final_loss: float | None = None
-    energy_kwh: float | None = None
-    energy_method: str | None = None
-
-
-class ScoreInterval(BaseModel):
-    """A score's confidence interval, written as the JSON list ``[low, high]``. Unpacks like that list
-    (``low, high = record.score_ci``). Bounds in the wrong order are kept (so that
-    :func:`reports.inputs.check_results` can name the file); any other shape is a validation error."""
-
-    model_config = ConfigDict(frozen=True, **_KEEP_NAN)
-
-    low: float
-    high: float
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_list(cls, data: Any) -> Any:
-        if isinstance(data, list | tuple):
-            if len(data) != 2:
-                raise ValueError(f"expected [low, high], got {list(data)!r}")
-            return {"low": data[0], "high": data[1]}
-        return data
-
-    @model_serializer(mode="plain")
-    def _as_list(self) -> list[float]:
-        return [self.low, self.high]
-
-    def __iter__(self) -> Any:  # type: ignore[override]  # unpacks as the list it is written as
-        return iter((self.low, self.high))
-
-    def as_tuple(self) -> tuple[float, float]:
-        """``(low, high)``."""
-        return (self.low, self.high)
-
-    @property
-    def width(self) -> float:
-        """``high - low``."""
-        return self.high - self.low
-
-    def below(self, value: float) -> bool:
-        """Whether the whole interval lies below ``value``."""
-        return self.high < value
-
-    def above(self, value: float) -> bool:
-        """Whether the whole interval lies above ``value``."""
-        return self.low > value
-
-
-class SeedStats(_Open):
-    """A record's score across the run's training seeds (``run --seeds``); CIs stay the main seed's."""
-
-    seeds: list[int]
-    scores: list[float]
-    mean: float
-    std: float
-
-
-def batch_key(batch: int | str) -> str:
-    """The ``latency_ms`` key of a batch size: ``1`` → ``batch_1``; a key is returned as it is."""
-    return batch if isinstance(batch, str) else f"batch_{batch}"
-
-
-class Lineage(_Open):
-    """Where a model came from."""
-
-    distilled_from: str | None = None
-    exported_from: str | None = None
-    quantized_from: str | None = None
-    base_model: str | None = None
-
-
-class Record(_Open):
-    """One (task, model, format): its score, CI, latency, memory and training cost.
-
-    Assignments are validated (``record.seed_scores = {...}`` becomes a :class:`SeedStats`)."""
-
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
-
-    task: str
-    kind: str
-    model: str
-    #: the teacher this model belongs to (a teacher's own name for its records); None in old results.
-    teacher: str | None = None
-    role: Role
-    format: Format
-    lineage: Lineage = Field(default_factory=Lineage)
-    params: int = 0
-    size_mb: float = 0.0
-    metrics: dict[str, float] = Field(default_factory=dict)
-    primary_metric: str
-    score: float | None = None
-    score_ci: ScoreInterval | None = None
-    eval_examples: int = 0
-    latency_ms: dict[str, LatencyBlock] = Field(default_factory=dict)
-    throughput_per_s: float | None = None
-    peak_rss_mb: float | None = None
-    train: TrainCostRecord | None = None
-    status: Literal["ok", "failed"] = "ok"
-    status_reason: str | None = None
-    parity: Parity | None = None
-    #: set only when the run repeated training with extra seeds; absent from the JSON otherwise
-    seed_scores: SeedStats | None = None
-
-    # seed_scores was once an extra key set after the record was built: it is written where it was read
-    # (among the extra keys), or after the extras present when it was first set, as before.
-    _seed_slot: int | None = PrivateAttr(default=None)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _note_seed_slot(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Record:
-        record = handler(data)
-        if isinstance(data, dict) and "seed_scores" in data:
-            extras = [k for k in data if k not in cls.model_fields or k == "seed_scores"]
-            record._seed_slot = extras.index("seed_scores")
-        return record
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        first = name == "seed_scores" and "seed_scores" not in self.model_fields_set
-        super().__setattr__(name, value)
-        if first:
-            self._seed_slot = len(self.model_extra or {})
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
-        if "seed_scores" not in data:
-            return data
-        seeds = data.pop("seed_scores")
-        if "seed_scores" not in self.model_fields_set:
-            return data
-        keys = list(data)
-        extras = [k for k in keys if k not in type(self).model_fields]
-        slot = len(extras) if self._seed_slot is None else min(self._seed_slot, len(extras))
-        at = keys.index(extras[slot]) if slot < len(extras) else len(keys)
-        keys.insert(at, "seed_scores")
-        data["seed_scores"] = seeds
-        return {k: data[k] for k in keys}
-
-    def latency(self, batch: int | str = 1) -> LatencyBlock | None:
-        """The latency block of a batch size (``1`` or ``"batch_1"``), if measured."""
-        return self.latency_ms.get(batch_key(batch))
-
-    def p50(self, batch: int | str = 1) -> float | None:
-        """The p50 latency in ms at a batch size, if measured and positive."""
-        block = self.latency(batch)
-        value = block.p50 if block else None
-        return float(value) if value is not None and value > 0 else None
-
-    @property
-    def noisy(self) -> bool:
-        """True when any of its latencies was measured on a busy machine (flagged ``noisy``)."""
-        return any(block.noisy for block in self.latency_ms.values())
-
-    @property
-    def train_wall_s(self) -> float | None:
-        """Wall time of the training that produced this record, if it was trained."""
-        return self.train.wall_s if self.train else None
-
-
-class Scorecard(_Open):
-    """A (task, teacher, student, format): how much of the teacher is kept, at what gain."""
-
-    task: str
-    teacher: str
-    student: str
-    format: str
-    retention: float | None = None
-    speedup: float | None = None
-    compression: float | None = None
-    train_cost_s: float | None = None
-    reuse_score: float | None = None
-
-
-class RunResults(_Open):
-    """Everything one run produced."""
-
-    schema_version: int = SCHEMA_VERSION
-    run_id: str
-    created_at: str
-    suite: str
-    wall_s: float = 0.0
-    environment: dict[str, Any] = Field(default_factory=dict)
-    config: dict[str, Any] = Field(default_factory=dict)
-    records: list[Record] = Field(default_factory=list)
-    scorecards: list[Scorecard] = Field(default_factory=list)
-    #: per task: what a trivial model scores on the eval split (majority label, copy the input).
-    baselines: dict[str, dict[str, Any]] = Field(default_factory=dict)
+__all__ = [
+    "MAX_RESULTS_BYTES",
+    "SCHEMA_VERSION",
+    "Format",
+    "LatencyBlock",
+    "Lineage",
+    "Parity",
+    "Record",
+    "Role",
+    "RunResults",
+    "ScoreInterval",
+    "Scorecard",
+    "SeedStats",
+    "TrainCostRecord",
+    "batch_key",
+    "load_results",
+    "parse_results",
+    "results_path",
+    "save_results",
+    "write_json_atomic",
+]
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON so that a reader never sees a half-written file (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, allow_nan=False, default=str)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON so that a reader never sees a half-written file (temp file, fsync, rename; a symbolic
+    link at ``path`` is replaced, never written through). NaN and infinities are refused."""
+    text = json.dumps(payload, indent=2, allow_nan=False, default=str)
+    write_text_atomic(Path(path), text, fsync=True)
 
 
 def save_results(results: RunResults, path: Path) -> None:
@@ -369,28 +72,47 @@ def save_results(results: RunResults, path: Path) -> None:
     write_json_atomic(path, results.model_dump(mode="json"))
 
 
-def load_results(path: str | Path) -> RunResults:
-    """Read a ``results.json`` (or a run directory holding one), with one-line errors."""
+def results_path(path: str | Path) -> Path:
+    """The results file a user named: ``path`` itself, or ``path/results.json`` for a run directory."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "results.json"
+    return path / "results.json" if path.is_dir() else path
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"duplicate key {key!r} in one JSON object")
+        data[key] = value
+    return data
+
+
+def parse_results(raw: bytes, source: str) -> RunResults:
+    """A results file's bytes as a checked :class:`RunResults` (``source`` names it in errors)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReusebenchError(f"{path}: results file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, huge integers
-        raise ReusebenchError(f"{path}: not a readable results file: {exc}") from None
+        data = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_no_duplicate_keys)
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, huge integers, duplicate keys
+        raise ReusebenchError(f"{source}: not a readable results file: {exc}") from None
     except RecursionError:
-        raise ReusebenchError(f"{path}: not a readable results file: nested too deeply") from None
+        raise ReusebenchError(f"{source}: not a readable results file: nested too deeply") from None
     if not isinstance(data, dict) or "records" not in data or "schema_version" not in data:
-        raise ReusebenchError(f"{path}: not a reusebench results file (no 'schema_version'/'records')")
+        raise ReusebenchError(f"{source}: not a reusebench results file (no 'schema_version'/'records')")
     if type(data["schema_version"]) is not int or data["schema_version"] != SCHEMA_VERSION:
-        raise ReusebenchError(
-            f"{path}: schema_version {data['schema_version']!r} is not supported (expected {SCHEMA_VERSION})"
-        )
+        version = data["schema_version"]
+        shown = repr(version) if isinstance(version, int | float | str) and len(repr(version)) < 40 else "?"
+        raise ReusebenchError(f"{source}: schema_version {shown} is not supported (expected {SCHEMA_VERSION})")
+    check_values(data, source)
     try:
-        return RunResults.model_validate(data)
+        results = RunResults.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise ReusebenchError(f"{path}: field '{field}': {first['msg']}") from None
+        raise ReusebenchError(f"{source}: field '{field}': {first['msg']}") from None
+    return check_results(results, source)
+
+
+def load_results(path: str | Path) -> RunResults:
+    """Read and check a ``results.json`` (or a run directory holding one), with one-line errors."""
+    path = results_path(path)
+    raw = read_regular_file(path, limit=MAX_RESULTS_BYTES, what="results file")
+    return parse_results(raw, str(path))

@@ -4,6 +4,7 @@ and bringing its schema to the current version (see :mod:`leaderboard.schema`)."
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 
+from harness.safe_files import file_kind
 from leaderboard import schema
 from tasks.errors import ReusebenchError
 
@@ -37,9 +39,24 @@ def parse_url(db: str | None) -> sa.URL:
         raise ReusebenchError(f"--db: {text!r} is not a database URL (e.g. sqlite:///results.db)") from None
 
 
+def _refuse_special_file(path: Path) -> None:
+    """A SQLite store is a regular file (or not there yet): never a device, a FIFO or a folder."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        raise ReusebenchError(f"--db {path}: cannot be used: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise ReusebenchError(
+            f"--db {path}: not a regular file ({file_kind(mode)}); a SQLite results store is a file"
+        )
+
+
 def _sqlite_engine(url: sa.URL) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
+        _refuse_special_file(Path(database).expanduser())
         try:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -54,7 +71,13 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        if database and database != ":memory:":
+        # WAL is a lasting property of the file: set it on our own (or an empty) database only, never on
+        # another application's (which :func:`migrate` then refuses, untouched).
+        tables, ours = cursor.execute(
+            "SELECT count(*), count(CASE WHEN name = 'schema_meta' THEN 1 END) "
+            "FROM sqlite_master WHERE type = 'table'"
+        ).fetchone()
+        if database and database != ":memory:" and (tables == 0 or ours):
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -82,7 +105,7 @@ def migrate(engine: Engine, label: str) -> int:
     for attempt in range(3):
         try:
             with engine.begin() as conn:
-                version = _stored_version(conn)
+                version = _stored_version(conn, label)
                 if version > schema.SCHEMA_VERSION:
                     raise ReusebenchError(
                         f"--db {label}: schema version {version} is newer than this reusebench supports "
@@ -101,8 +124,22 @@ def migrate(engine: Engine, label: str) -> int:
     raise AssertionError("unreachable")
 
 
-def _stored_version(conn: Connection) -> int:
-    if not sa.inspect(conn).has_table("schema_meta"):
+def reason(exc: BaseException) -> str:
+    """A database error's own first line, without SQLAlchemy's wrapping (``attempt to write a readonly
+    database``)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _stored_version(conn: Connection, label: str) -> int:
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("schema_meta"):
+        foreign = [name for name in inspector.get_table_names() if not name.startswith("sqlite_")]
+        if foreign:  # another application's database: never add tables to it, never alter its own
+            shown = ", ".join(sorted(foreign)[:5]) + (" ..." if len(foreign) > 5 else "")
+            raise ReusebenchError(
+                f"--db {label}: not a reusebench results store (it holds other tables: {shown}); left untouched"
+            )
         return 0
     value = conn.execute(
         sa.select(schema.schema_meta.c.value).where(schema.schema_meta.c.key == "schema_version")

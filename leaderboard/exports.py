@@ -11,6 +11,10 @@ from leaderboard.ranking import RANKING_RULE, Entry, OverallEntry
 from reports.escape import csv_cell, md
 from reports.text import ci_text, fmt
 
+#: The starts of ``leaderboard.csv`` and ``leaderboard.md``: an existing file without them is not overwritten.
+CSV_SIGNATURE = b"task,rank,"
+MARKDOWN_SIGNATURE = b"# reusebench leaderboard"
+
 CSV_COLUMNS = [
     "task",
     "rank",
@@ -59,8 +63,8 @@ def render_csv(per_task: dict[str, list[Entry]]) -> str:
                     csv_cell("; ".join(e.tied_with)),
                     e.position,
                     csv_cell(e.model),
-                    e.role,
-                    e.format,
+                    csv_cell(e.role),
+                    csv_cell(e.format),
                     csv_cell(e.teacher or ""),
                     csv_cell(e.primary_metric),
                     repr(e.score),
@@ -91,7 +95,7 @@ def render_markdown(per_task: dict[str, list[Entry]], overall: Sequence[OverallE
     ]
     for o in overall:
         lines.append(
-            f"| {o.rank}{'=' if o.tied else ''} | {md(o.model)} | {o.role} | {o.format} | {o.mean_rank:.2f} | "
+            f"| {o.rank}{'=' if o.tied else ''} | {md(o.model)} | {md(o.role)} | {md(o.format)} | {o.mean_rank:.2f} | "
             f"{o.tasks_covered}/{len(tasks)} |"
         )
     for task, entries in per_task.items():
@@ -107,7 +111,7 @@ def render_markdown(per_task: dict[str, list[Entry]], overall: Sequence[OverallE
         ]
         for e in entries:
             lines.append(
-                f"| {e.rank}{'=' if ranks.count(e.rank) > 1 else ''} | {md(e.model)} | {e.role} | {e.format} | "
+                f"| {e.rank}{'=' if ranks.count(e.rank) > 1 else ''} | {md(e.model)} | {md(e.role)} | {md(e.format)} | "
                 f"{e.score:.4f}{ci_text(e.ci)} | {md(tie_text(e.tied_with))} | {fmt(e.p50_ms, 2)} | "
                 f"{fmt(e.size_mb, 1)} | {fmt(e.reuse_score, 3)} |"
             )

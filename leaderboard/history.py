@@ -53,7 +53,7 @@ def render_history_markdown(task: str, rows: Sequence[dict[str, Any]]) -> str:
     for r in rows:
         score = "–" if r["score"] is None else f"{r['score']:.4f}{ci_text(_ci(r))}"
         lines.append(
-            f"| {md(r['run_id'])} | {md(r['created_at'])} | {md(r['model'])} | {r['role']} | {r['format']} | "
+            f"| {md(r['run_id'])} | {md(r['created_at'])} | {md(r['model'])} | {md(r['role'])} | {md(r['format'])} | "
             f"{score} | {fmt(r['p50_ms'], 2)} | {md(r['status'])} |"
         )
     return "\n".join(lines) + "\n"

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.results import RunResults
-from leaderboard.exports import CSV_COLUMNS, render_csv, render_markdown, tie_text
+from harness.safe_files import check_output_dir, check_output_file
+from leaderboard.exports import (
+    CSV_COLUMNS,
+    CSV_SIGNATURE,
+    MARKDOWN_SIGNATURE,
+    render_csv,
+    render_markdown,
+    tie_text,
+)
 from leaderboard.ranking import RANKING_RULE, Entry, OverallEntry, overall_ranking, rank_tasks
 from leaderboard.tables import entry_score_cell, overall_table, task_plots, task_table
 from reports import plots
-from reports.page import Cell, esc, figure, figures, page, table, write_text_atomic
+from reports.page import PAGE_SIGNATURE, Cell, esc, figure, figures, page, table, write_text_atomic
 from reports.summary import teacher_summaries
 from reports.tables import teacher_summary_section
 from tasks.errors import ReusebenchError
@@ -29,7 +37,9 @@ __all__ = [
     "CSV_COLUMNS",
     "RANKING_RULE",
     "SiteFiles",
+    "SITE_FILES",
     "build_site",
+    "check_site_out",
     "render_csv",
     "render_index",
     "render_markdown",
@@ -159,25 +169,40 @@ def render_task_page(task: str, entries: Sequence[Entry], slugs: dict[str, str])
     return page(f"reusebench leaderboard: {task}", "\n".join(body), nav=nav)
 
 
+#: The files every site has (plus one page per task, :func:`task_slug`), with what each starts with.
+SITE_FILES = {"index.html": PAGE_SIGNATURE, "leaderboard.csv": CSV_SIGNATURE, "leaderboard.md": MARKDOWN_SIGNATURE}
+
+
+def check_site_out(out_dir: str | Path, tasks: Iterable[str], flag: str = "--out") -> Path:
+    """Check, before anything is stored or written, the site folder and every file a site of ``tasks`` would
+    write there: a real, writable folder (or one that can be created), and no page name taken by a symbolic
+    link, a folder, a device or a file reusebench did not write. Returns the folder."""
+    out = check_output_dir(out_dir, flag)
+    targets = {**SITE_FILES, **{f"{task_slug(task)}.html": PAGE_SIGNATURE for task in tasks}}
+    for name, signature in targets.items():
+        check_output_file(out / name, flag, signature=signature)
+    return out
+
+
 def build_site(runs: Sequence[RunResults], out_dir: str | Path, *, db_label: str = "") -> SiteFiles:
     """Write the whole site for these runs into ``out_dir``; returns the paths written."""
-    out = Path(out_dir)
+    per_task = rank_tasks(runs)
+    out = check_site_out(out_dir, per_task)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReusebenchError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
-    if not out.is_dir():
-        raise ReusebenchError(f"--out {out}: not a folder")
-    per_task = rank_tasks(runs)
     overall = overall_ranking(per_task)
     slugs = {task: task_slug(task) for task in per_task}
+    pages = {task: render_task_page(task, entries, slugs) for task, entries in per_task.items()}
+    csv_text, md_text = render_csv(per_task), render_markdown(per_task, overall)
+    index_text = render_index(runs, per_task, overall, slugs, db_label)
     task_pages = {}
-    for task, entries in per_task.items():
-        path = out / f"{slugs[task]}.html"
-        write_text_atomic(path, render_task_page(task, entries, slugs))
-        task_pages[task] = path
+    for task, text in pages.items():  # everything is rendered before the first file is written
+        task_pages[task] = out / f"{slugs[task]}.html"
+        write_text_atomic(task_pages[task], text)
     csv_path, md_path, index = out / "leaderboard.csv", out / "leaderboard.md", out / "index.html"
-    write_text_atomic(csv_path, render_csv(per_task))
-    write_text_atomic(md_path, render_markdown(per_task, overall))
-    write_text_atomic(index, render_index(runs, per_task, overall, slugs, db_label))
+    write_text_atomic(csv_path, csv_text)
+    write_text_atomic(md_path, md_text)
+    write_text_atomic(index, index_text)
     return SiteFiles(index, task_pages, csv_path, md_path)

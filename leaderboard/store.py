@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from harness.results import RunResults
 from leaderboard import schema
-from leaderboard.db import BUSY_TIMEOUT_S, create_engine, default_db_url, migrate, parse_url
+from leaderboard.db import BUSY_TIMEOUT_S, create_engine, default_db_url, migrate, parse_url, reason
 from leaderboard.rows import canonical_json, content_hash, record_row, results_from_rows, run_row
 from tasks.errors import ReusebenchError
 
@@ -81,10 +81,7 @@ class Store:
             raise
         except SQLAlchemyError as exc:
             self.engine.dispose()
-            raise ReusebenchError(
-                f"--db {self.url}: cannot open the results store: {exc.__class__.__name__}: "
-                f"{str(exc).splitlines()[0]}"
-            ) from None
+            raise ReusebenchError(f"--db {self.url}: cannot open the results store: {reason(exc)}") from None
 
     def __enter__(self) -> Store:
         return self
@@ -98,8 +95,28 @@ class Store:
 
     # -- writing --------------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Refuse a store this process cannot write (a read-only database file or folder, a read-only
+        URL, a user without write rights) before anything is written: a one-line :class:`ReusebenchError`
+        naming the store. The probe is a no-op update, rolled back."""
+        meta = schema.schema_meta
+        try:
+            with self.engine.connect() as conn:
+                transaction = conn.begin()
+                try:
+                    conn.execute(
+                        meta.update().where(meta.c.key == "schema_version").values(value=meta.c.value)
+                    )
+                finally:
+                    transaction.rollback()
+        except SQLAlchemyError as exc:
+            raise ReusebenchError(
+                f"--db {self.url}: the results store is not writable ({reason(exc)}); nothing was stored"
+            ) from None
+
     def import_runs(self, runs: Sequence[RunResults]) -> list[ImportOutcome]:
-        """Store runs, all in one transaction (all or nothing); already-stored runs are left as they are."""
+        """Store runs, all in one transaction (all or nothing); already-stored runs are left as they are.
+        A database error (a read-only or full store) is a one-line :class:`ReusebenchError`."""
         prepared = [(r, content_hash(r)) for r in runs]
         for attempt in range(2):
             try:
@@ -108,6 +125,10 @@ class Store:
             except IntegrityError:
                 if attempt == 1:  # a concurrent writer stored the same run between our check and insert
                     raise
+            except SQLAlchemyError as exc:
+                raise ReusebenchError(
+                    f"--db {self.url}: cannot store the run(s), nothing was stored: {reason(exc)}"
+                ) from None
         raise AssertionError("unreachable")
 
     def import_run(self, results: RunResults) -> ImportOutcome:

@@ -32,6 +32,8 @@ from reports.escape import md
 from reports.text import batch_label, batch_order, ci_text, fmt
 
 DEFAULT_MAX_SCORE_DROP = 0.01
+#: The start of every verdict :func:`render_markdown` writes (``--markdown FILE`` overwrites only such a file).
+MARKDOWN_SIGNATURE = b"## reusebench compare"
 DEFAULT_MAX_LATENCY_INCREASE = 0.10
 
 

@@ -13,6 +13,7 @@ from reports.page import esc, figures, page, table, write_text_atomic
 from reports.scorecard import REUSE_SCORE_FORMULA, attach_scorecards
 from reports.summary import teacher_summaries
 from reports.tables import records_section, scorecards_section, teacher_summary_section
+from reports.text import measure_settings
 
 # Public names of this module before its tables and figures moved out.
 __all__ = [
@@ -41,8 +42,11 @@ def _environment_section(results: RunResults) -> str:
     versions = env.get("versions") or {
         k: env[k] for k in ("torch", "transformers", "onnxruntime") if k in env
     }
+    versions = versions if isinstance(versions, dict) else {"versions": versions}
+    flags = env.get("cpu_flags") or []
+    flags_text = ", ".join(map(str, flags)) if isinstance(flags, list) else str(flags)
     rows = [
-        ["CPU", f"{env.get('cpu', '?')} ({env.get('isa_summary') or ', '.join(env.get('cpu_flags') or [])})"],
+        ["CPU", f"{env.get('cpu', '?')} ({env.get('isa_summary') or flags_text})"],
         ["threads", f"{env.get('threads', '?')} for training, {env.get('measure_threads', '?')} for latency"],
         ["GPU", str(env.get("gpu") or "none")],
         ["Python", str(env.get("python", "?"))],
@@ -59,7 +63,7 @@ def render_report(results: RunResults) -> str:
         results = attach_scorecards(results.model_copy(deep=True))
     tasks = list(dict.fromkeys(r.task for r in results.records))
     noisy = any(r.noisy for r in results.records)
-    measure = (results.config.get("suite") or {}).get("measure") or {}
+    measure = measure_settings(results)
     body = [
         f"<h1>reusebench report — run <code>{esc(results.run_id)}</code></h1>",
         f'<p class="muted">suite <strong>{esc(results.suite)}</strong> · created {esc(results.created_at)} · '

@@ -5,7 +5,10 @@ from __future__ import annotations
 from harness.results import Record, RunResults
 from reports.escape import md, md_code
 from reports.scorecard import REUSE_SCORE_FORMULA
-from reports.text import MISSING, batch_label, ci_text, fmt, latency_keys
+from reports.text import MISSING, batch_label, ci_text, fmt, latency_keys, measure_settings
+
+#: The start of every ``scorecard.md``: an existing file without it is not overwritten by ``report``.
+SCORECARD_SIGNATURE = b"# reusebench scorecard"
 
 
 def _latency(record: Record, key: str) -> str:
@@ -27,8 +30,8 @@ def records_table(records: list[Record]) -> str:
         row = [
             md(r.task),
             md(r.model),
-            r.role,
-            r.format,
+            md(r.role),
+            md(r.format),
             md(r.primary_metric),
             fmt(r.score, 4) + ci_text(r.score_ci),
             *[_latency(r, k) for k in keys],
@@ -51,7 +54,7 @@ def scorecards_table(results: RunResults) -> str:
             md(c.task),
             md(c.teacher),
             md(c.student),
-            c.format,
+            md(c.format),
             fmt(c.retention, 3),
             fmt(c.speedup, 2, "×"),
             fmt(c.compression, 2, "×"),
@@ -65,14 +68,15 @@ def scorecards_table(results: RunResults) -> str:
 def render_scorecard_md(results: RunResults) -> str:
     """The whole ``scorecard.md``."""
     env = results.environment
-    measure = results.config.get("suite", {}).get("measure", {})
+    measure = measure_settings(results)
     noisy = any(r.noisy for r in results.records)
     parts = [
         f"# reusebench scorecard — run {md_code(results.run_id)} (suite {md_code(results.suite)})",
         "",
-        f"{env.get('cpu', '?')} ({env.get('isa_summary', '')}), {env.get('threads', '?')} threads for training, "
-        f"{measure.get('threads', '?')} for latency; torch {env.get('torch', '?')}, onnxruntime "
-        f"{env.get('onnxruntime', '?')}; seed {results.config.get('seed')}; run wall time {results.wall_s:.0f} s.",
+        f"{md(env.get('cpu', '?'))} ({md(env.get('isa_summary', ''))}), {md(env.get('threads', '?'))} threads for "
+        f"training, {md(measure.get('threads', '?'))} for latency; torch {md(env.get('torch', '?'))}, onnxruntime "
+        f"{md(env.get('onnxruntime', '?'))}; seed {md(results.config.get('seed'))}; run wall time "
+        f"{results.wall_s:.0f} s.",
         "",
         "## Scorecards",
         "",
@@ -85,10 +89,10 @@ def render_scorecard_md(results: RunResults) -> str:
         "",
         records_table(results.records),
         "",
-        f"Latency: isolated process per (model, format), {measure.get('warmup', '?')} warm-up runs, then at least "
-        f"{measure.get('min_iterations', '?')} iterations and {measure.get('min_seconds', '?')} s on real eval inputs; "
-        "p50 shown. Score CI: seeded percentile bootstrap over eval examples "
-        f"({results.config.get('bootstrap_resamples', '?')} resamples)."
+        f"Latency: isolated process per (model, format), {md(measure.get('warmup', '?'))} warm-up runs, then at "
+        f"least {md(measure.get('min_iterations', '?'))} iterations and {md(measure.get('min_seconds', '?'))} s on "
+        "real eval inputs; p50 shown. Score CI: seeded percentile bootstrap over eval examples "
+        f"({md(results.config.get('bootstrap_resamples', '?'))} resamples)."
         + (" ⚠ marks a latency measured while the machine was busy or too noisy after retries." if noisy else ""),
         "",
     ]

@@ -3,18 +3,27 @@
 Every page opens offline: CSS and JavaScript are inline, plots are inline SVG, the favicon is a
 ``data:`` URL (so Chromium asks the network for nothing), and a Content-Security-Policy forbids any
 external load. Every string that came from a user (model, task and path names, run ids) passes through
-:func:`esc` (``html.escape``); the small script only reads ``textContent`` and never writes markup.
+:func:`esc` (``html.escape`` after :func:`reports.escape.printable`, so no control or bidirectional-text
+character reaches a page); the small script only reads ``textContent`` and never writes markup. Pages are
+written with :func:`write_text_atomic` (a temporary file renamed over the target: never through a link).
 """
 
 from __future__ import annotations
 
 import html
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+
+from harness.safe_files import write_text_atomic
+from reports.escape import printable
+
+__all__ = [
+    "CSP", "PAGE_SIGNATURE", "Cell", "CellLike", "esc", "figure", "figures", "num", "page", "table", "write_text_atomic",
+]
+
+#: What every page reusebench writes holds near its start: an existing page without it is not overwritten.
+PAGE_SIGNATURE = b"<title>reusebench"
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
@@ -112,8 +121,9 @@ SCRIPT = """
 
 
 def esc(value: object) -> str:
-    """HTML-escape any value (quotes included), for text and attribute values alike."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape any value (quotes included), for text and attribute values alike; control and
+    bidirectional-text characters become U+FFFD (:func:`reports.escape.printable`)."""
+    return html.escape(printable(value), quote=True)
 
 
 @dataclass(frozen=True)
@@ -215,17 +225,3 @@ def page(title: str, body: str, *, nav: Sequence[tuple[str, str]] = ()) -> str:
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{nav_html}\n{body}\n"
         f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file so that a reader (or a browser) never sees it half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be read by others
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

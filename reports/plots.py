@@ -19,6 +19,7 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure
 
+from reports.escape import printable
 from reports.page import esc
 
 RC = {
@@ -64,6 +65,7 @@ def _svg(fig: Figure, label: str) -> str:
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML declaration and DOCTYPE
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = printable(text)  # labels are user strings: no control or bidirectional-text character in the page
     return text.replace("<svg ", f'<svg role="img" aria-label="{esc(label)}" class="plot" ', 1)
 
 
@@ -72,6 +74,7 @@ def _figure(width: float = 6.0, height: float = 3.8) -> Figure:
 
 
 def _short(label: str, limit: int = 38) -> str:
+    label = printable(label, one_line=True)
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from harness.results import Record
+from harness.results import Record, RunResults
 
 MISSING = "–"
 
@@ -37,3 +38,10 @@ def latency_keys(records: Sequence[Record]) -> list[str]:
 def batch_label(key: str) -> str:
     """``batch_8`` → ``batch 8``: a latency key as shown in headers and messages."""
     return key.replace("_", " ")
+
+
+def measure_settings(results: RunResults) -> dict[str, Any]:
+    """The suite's ``measure`` settings recorded in the run's config (empty when absent or malformed)."""
+    suite = results.config.get("suite")
+    measure = suite.get("measure") if isinstance(suite, dict) else None
+    return measure if isinstance(measure, dict) else {}

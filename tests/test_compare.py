@@ -45,8 +45,15 @@ def test_lower_student_scores_and_slower_latencies_are_regressions(capsys, tmp_p
     assert "teacher" not in regressions  # the teacher did not change
 
 
-def test_score_drop_is_caught_even_when_the_ci_was_not_updated(capsys, tmp_path):
-    candidate = write_run(tmp_path, variant(scale_students(score=0.8, ci=False)))
+def test_score_drop_is_caught_even_without_a_ci(capsys, tmp_path):
+    # (A score outside its own CI is refused as bad input since issue #21: tests/test_bad_inputs_results.py.)
+    def mutate(d):
+        scale_students(score=0.8, ci=False)(d)
+        for r in d["records"]:
+            if r["role"] == "student":
+                r["score_ci"] = None
+
+    candidate = write_run(tmp_path, variant(mutate))
     code, out, _ = compare(capsys, FIXTURE, candidate)
     regressions = out.split("### Regressions")[1].split("### Records")[0]
     assert code == 1 and "accuracy fell" in regressions and "latency" not in regressions
@@ -73,6 +80,7 @@ def test_an_insignificant_score_drop_is_not_a_regression(capsys, tmp_path):
         for r in d["records"]:
             if r["role"] == "student":
                 r["score"] -= 0.02
+                r["metrics"][r["primary_metric"]] -= 0.02  # the score is its primary metric
 
     candidate = write_run(tmp_path, variant(mutate))
     code, out, _ = compare(capsys, FIXTURE, candidate)

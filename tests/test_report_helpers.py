@@ -38,7 +38,8 @@ def test_latency_keys_in_batch_order():
 
 
 def test_md_escapes_markup_and_md_code_shows_a_name_literally():
-    assert md("a_b*[x](y)") == r"a\_b\*\[x\](y)"
+    assert md("a_b*[x](y)") == r"a_b\*\[x\](y)"  # an underscore inside a word cannot open emphasis
+    assert md("_a_ b_") == r"\_a\_ b\_"
     assert md_code("quick") == "`quick`" and md_code("a`b") == "``a`b``" and md_code("`x") == "`` `x ``"
     assert md_code("two\nlines") == "`two lines`"
 

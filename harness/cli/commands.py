@@ -11,16 +11,22 @@ from tasks.errors import ReusebenchError
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from harness.cache import StageCache
+    from harness.cache import DERIVED_DIRS, StageCache
 
     cache = StageCache(args.cache_dir)
+    state = cache.check_root()  # a folder that is not a reusebench cache: exit 2, nothing touched
     if args.action == "clean":
         removed = cache.clean(args.older_than)
         print(f"{cache.root}: removed {removed} entries; {cache.size_bytes() / 1e6:.1f} MB left")
-    else:
-        print(f"{cache.root}: {cache.size_bytes() / 1e6:.1f} MB")
-        for stage_dir in sorted(p for p in cache.root.glob("*") if p.is_dir()):
-            print(f"  {stage_dir.name}: {sum(1 for e in stage_dir.iterdir() if not e.name.startswith('.'))} entries")
+        return EXIT_OK
+    if args.older_than is not None:
+        raise ReusebenchError(f"--older-than {args.older_than:g}: applies to 'cache clean' only")
+    rows = cache.summary()
+    note = {"missing": " (no cache yet)", "empty": " (empty)",
+            "legacy": " (made before the cache marker: marked on the next run or clean)"}.get(state, "")
+    print(f"{cache.root}: {sum(size for _, _, size in rows) / 1e6:.1f} MB{note}")
+    for name, count, size in rows:
+        print(f"  {name}: {count} {'items' if name in DERIVED_DIRS else 'entries'}, {size / 1e6:.1f} MB")
     return EXIT_OK
 
 
@@ -54,27 +60,43 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.results import load_results
-    from reports.html import write_report
-    from reports.markdown import render_scorecard_md
+    from harness.safe_files import check_output_dir, check_output_file, write_text_atomic
+    from reports.html import render_report
+    from reports.markdown import SCORECARD_SIGNATURE, render_scorecard_md
+    from reports.page import PAGE_SIGNATURE
     from reports.scorecard import attach_scorecards
 
-    results = attach_scorecards(load_results(args.run_dir))
-    markdown = render_scorecard_md(results)
     run_dir = Path(args.run_dir)
+    results = attach_scorecards(load_results(run_dir))
+    # A run directory gets its files rendered again; a bare results.json only prints. Both outputs are
+    # checked, and both rendered, before either is written.
+    rewrite = run_dir.is_dir()
+    if rewrite:
+        check_output_dir(run_dir, "report")
+        check_output_file(run_dir / "scorecard.md", "report", signature=SCORECARD_SIGNATURE)
+        check_output_file(run_dir / "report.html", "report", signature=PAGE_SIGNATURE)
+    markdown = render_scorecard_md(results)
+    page = render_report(results) if rewrite else ""
     print(markdown)
-    if run_dir.is_dir():  # a run directory gets its files rendered again; a bare results.json only prints
-        (run_dir / "scorecard.md").write_text(markdown, encoding="utf-8")
-        print(f"report: {write_report(results, run_dir)}")
+    if rewrite:
+        write_text_atomic(run_dir / "scorecard.md", markdown)
+        write_text_atomic(run_dir / "report.html", page)
+        print(f"report: {run_dir / 'report.html'}")
     return EXIT_OK
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from leaderboard.site import build_site
+    from harness.safe_files import check_output_dir
+    from leaderboard.site import build_site, check_site_out
     from leaderboard.store import Store
     from reports.inputs import load_run
 
     runs = [load_run(path) for path in args.add]  # every file is checked before anything is stored
+    check_output_dir(args.out, "--out")  # and the site folder, before the store is even opened
     with Store(args.db) as store:
+        check_site_out(args.out, {*store.tasks(), *(r.task for run in runs for r in run.records)})
+        if runs:
+            store.check_writable()
         for outcome in store.import_runs(runs):
             where = "" if outcome.stored_run_id == outcome.source_run_id else f" as {outcome.stored_run_id}"
             print(f"{outcome.status}: run {outcome.source_run_id}{where}")
@@ -86,36 +108,42 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from reports.compare import Thresholds, compare_runs, render_markdown
+    from harness.safe_files import check_output_file, write_text_atomic
+    from reports.compare import MARKDOWN_SIGNATURE, Thresholds, compare_runs, render_markdown
     from reports.inputs import load_run
 
     baseline, candidate = load_run(args.baseline), load_run(args.candidate)
     if not baseline.records:
         raise ReusebenchError(f"{args.baseline}: the baseline has no records to compare")
+    target = None
+    if args.markdown is not None:
+        target = check_output_file(args.markdown, "--markdown", signature=MARKDOWN_SIGNATURE)
     thresholds = Thresholds(args.max_score_drop, args.max_latency_increase)
     comparison = compare_runs(baseline, candidate, thresholds, allow_missing=args.allow_missing)
     markdown = render_markdown(comparison)
-    if args.markdown:
+    if target is not None:
         try:
-            Path(args.markdown).write_text(markdown, encoding="utf-8")
+            write_text_atomic(target, markdown)
         except OSError as exc:
-            raise ReusebenchError(f"--markdown {args.markdown}: cannot write: {exc.strerror or exc}") from None
+            raise ReusebenchError(f"--markdown {target}: cannot write: {exc.strerror or exc}") from None
     print(markdown)
     return EXIT_FAILURE if comparison.regressed else EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from harness.safe_files import check_output_file, write_text_atomic
     from leaderboard.history import render_history_html, render_history_markdown, task_history
     from leaderboard.store import Store
-    from reports.page import write_text_atomic
+    from reports.page import PAGE_SIGNATURE
 
+    out = check_output_file(args.out, "--out", signature=PAGE_SIGNATURE) if args.out is not None else None
     with Store(args.db) as store:
         rows = task_history(store, args.task)
+    page = render_history_html(args.task, rows) if out is not None else ""
     print(render_history_markdown(args.task, rows))
-    if args.out:
-        out = Path(args.out)
+    if out is not None:
         try:
-            write_text_atomic(out, render_history_html(args.task, rows))
+            write_text_atomic(out, page)
         except OSError as exc:
             raise ReusebenchError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
         print(f"history: {out}")

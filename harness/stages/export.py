@@ -26,6 +26,8 @@ from tasks.errors import ReusebenchError
 log = logging.getLogger("reusebench")
 
 EXPORT_FORMATS = ("onnx", "onnx-int8")
+#: An export error is kept as a failed record's reason: long enough to read, short enough for any results reader.
+MAX_ERROR_CHARS = 2000
 
 
 @dataclass
@@ -87,7 +89,7 @@ class ExportStage(StageBase):
             export_onnx(source, folder / "onnx", onnx_task)
             copy_side_files(source, folder / "onnx")
         except ReusebenchError as exc:
-            errors["onnx"] = str(exc)
+            errors["onnx"] = str(exc)[:MAX_ERROR_CHARS]
             log.warning("[%s] %s", unit.spec.name, exc)
         except OSError as exc:  # disk full, read-only disk: stop the run, keep what is trained
             raise write_error(exc, folder / "onnx", source) from None
@@ -95,7 +97,7 @@ class ExportStage(StageBase):
             try:
                 quantize_dynamic_int8(folder / "onnx", folder / "onnx-int8", unit.environment.get("cpu_flags", []))
             except ReusebenchError as exc:
-                errors["onnx-int8"] = str(exc)
+                errors["onnx-int8"] = str(exc)[:MAX_ERROR_CHARS]
             except OSError as exc:
                 raise write_error(exc, folder / "onnx-int8", source) from None
         meta["errors"] = errors
