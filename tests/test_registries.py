@@ -192,3 +192,12 @@ def test_predictor_protocol_lives_in_tasks_and_stays_importable_from_harness():
     from tasks.kinds.predictor import Predictor
 
     assert backends.Predictor is Predictor
+
+
+def test_the_suite_formats_and_the_predictor_registry_agree():
+    """Suites are validated without importing the harness, so the format names a suite may list are declared in
+    tasks/spec.py; every one of them needs a predictor loader in harness/backends.py, and no loader is orphaned."""
+    from harness.backends import format_names
+    from tasks.spec import FORMATS
+
+    assert set(format_names()) == set(FORMATS)
