@@ -60,22 +60,29 @@ def _nearest_existing(path: Path, flag: str) -> Path:
     return parent
 
 
-def check_output_dir(text: str | os.PathLike[str] | None, flag: str) -> Path:
-    """An output folder, checked before anything is written: an existing real folder that is writable, or
-    a path that can be created. Never an empty path, a symbolic link or a file."""
-    path = _nonempty(text, flag)
+def _existing_output(path: Path, flag: str, hint: str = "") -> os.stat_result | None:
+    """The ``lstat`` of an output that exists (never a symbolic link), or None when it can be created."""
     try:
         info = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         _nearest_existing(path, flag)
-        return path
+        return None
     except OSError as exc:
         raise ReusebenchError(f"{flag} {path}: cannot be used: {exc.strerror or exc}") from None
     if stat.S_ISLNK(info.st_mode):
         raise ReusebenchError(
-            f"{flag} {path}: is a symbolic link (to {os.readlink(path)}); name the folder itself, "
-            "outputs are never written through a link"
+            f"{flag} {path}: is a symbolic link (to {os.readlink(path)}){hint}; outputs are never written through a link"
         )
+    return info
+
+
+def check_output_dir(text: str | os.PathLike[str] | None, flag: str) -> Path:
+    """An output folder, checked before anything is written: an existing real folder that is writable, or
+    a path that can be created. Never an empty path, a symbolic link or a file."""
+    path = _nonempty(text, flag)
+    info = _existing_output(path, flag, "; name the folder itself")
+    if info is None:
+        return path
     if not stat.S_ISDIR(info.st_mode):
         raise ReusebenchError(f"{flag} {path}: not a folder ({file_kind(info.st_mode)})")
     if not os.access(path, os.W_OK | os.X_OK):
@@ -102,17 +109,9 @@ def check_output_file(text: str | os.PathLike[str] | None, flag: str, *, signatu
     path = _nonempty(text, flag)
     if os.fspath(text).endswith(("/", os.sep)):
         raise ReusebenchError(f"{flag} {path}: names a folder, expected a file")
-    try:
-        info = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        _nearest_existing(path, flag)
+    info = _existing_output(path, flag)
+    if info is None:
         return path
-    except OSError as exc:
-        raise ReusebenchError(f"{flag} {path}: cannot be used: {exc.strerror or exc}") from None
-    if stat.S_ISLNK(info.st_mode):
-        raise ReusebenchError(
-            f"{flag} {path}: is a symbolic link (to {os.readlink(path)}); outputs are never written through a link"
-        )
     if not stat.S_ISREG(info.st_mode):
         raise ReusebenchError(f"{flag} {path}: not a regular file ({file_kind(info.st_mode)})")
     if not os.access(path.absolute().parent, os.W_OK | os.X_OK):
