@@ -439,6 +439,19 @@ def _stored(db: str) -> list[tuple[str, str]]:
         return [(r.run_id, r.results_sha256) for r in store.list_runs()]
 
 
+def assert_one_line_error(code: int, err: str, fragments: list[str]) -> str:
+    """The catalogue's contract for every bad input: exit 2, one line on stderr that starts with ``reusebench``,
+    no traceback, and every expected fragment (the file, field or value at fault) in that line."""
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("reusebench"), err
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    return lines[0]
+
+
 def test_the_catalogue_is_large_and_its_ids_are_distinct() -> None:
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids)) and len(ids) >= 30
@@ -456,13 +469,7 @@ def test_bad_input_exits_2_with_one_line_and_loses_nothing(
 
     code, _, err = _cli([ws.fmt(a) for a in case.argv], capsys)
 
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("reusebench"), err
-    for fragment in case.expect:
-        assert ws.fmt(fragment) in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    assert_one_line_error(code, err, [ws.fmt(fragment) for fragment in case.expect])
     # Nothing already computed or stored is lost, and nothing was trained.
     assert {name: _digest(out / name) for name in before} == before
     assert _stored(ws.paths["db"]) == stored

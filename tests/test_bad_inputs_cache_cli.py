@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fixture_runs import FIXTURE, fixture_dict
+from test_bad_inputs import _stored, assert_one_line_error
 from tiny_models import save_tiny_model
 
 from harness.cache import CACHE_MARKER, MANIFEST, StageCache
@@ -282,11 +283,6 @@ def snapshot(root: Path) -> dict[str, str]:
     return found
 
 
-def _stored(db: str) -> list[tuple[str, str]]:
-    with Store(db) as store:
-        return [(r.run_id, r.results_sha256) for r in store.list_runs()]
-
-
 def test_the_catalogue_is_large_and_its_ids_are_distinct() -> None:
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids)) and len(ids) >= 25
@@ -303,13 +299,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
 
     code, _, err = _cli([a.format(**ws) for a in case.argv], capsys)
 
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("reusebench"), err
-    for fragment in case.expect:
-        assert fragment.format(**ws) in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    assert_one_line_error(code, err, [fragment.format(**ws) for fragment in case.expect])
     assert snapshot(root) == before  # nothing deleted, written through a link, marked or left behind
     assert _stored(ws["db"]) == stored
 
