@@ -281,11 +281,13 @@ def _torch_generation(model_dir: str | Path, fmt: str, device: str, threads: int
 register_format("pytorch", encoder=_torch, generation=_torch_generation)
 register_format("onnx", encoder=OnnxPredictor, generation=OnnxGenerationPredictor)
 register_format("onnx-int8", encoder=OnnxPredictor, generation=OnnxGenerationPredictor)
+# Static int8 is made for single-graph models only (harness/quantize.py): no generation loader.
+register_format("onnx-int8-static", encoder=OnnxPredictor)
 
 
 def load_predictor(model_dir: str | Path, fmt: str, device: str = "cpu", threads: int | None = None) -> Predictor:
     """Load the model stored in ``model_dir`` in format ``fmt`` (one of :func:`format_names`: pytorch, onnx,
-    onnx-int8).
+    onnx-int8, onnx-int8-static).
 
     Generation models (see :func:`generation_family`) get a predictor whose ``forward`` decodes greedily.
     """

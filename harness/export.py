@@ -1,4 +1,4 @@
-"""ONNX export through optimum and dynamic int8 quantization through onnxruntime.
+"""ONNX export through optimum and dynamic int8 quantization through onnxruntime (static int8: harness.quantize).
 
 Each format lives in its own folder holding ``model.onnx`` plus the config and tokenizer files,
 so any format folder can be loaded on its own. Generation models export to several files instead
@@ -13,6 +13,7 @@ import io
 import logging
 import shutil
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from harness.backends import ONNX_FILE
@@ -29,8 +30,8 @@ _SIDE_FILES = (
 
 
 @contextlib.contextmanager
-def _quiet():
-    """Silence the exporter's expected warnings (tracer warnings, opset notes) but keep errors."""
+def quiet():
+    """Silence the exporter's and quantizer's expected warnings (tracer warnings, opset notes) but keep errors."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         previous = logging.root.manager.disable
@@ -72,7 +73,7 @@ def export_onnx(model_dir: Path, out_dir: Path, onnx_task: str) -> Path:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with _quiet():
+        with quiet():
             main_export(
                 str(model_dir), output=str(out_dir), task=onnx_task, library_name="transformers", do_validation=False
             )
@@ -111,25 +112,30 @@ def head_nodes(onnx_file: Path) -> list[str]:
     return names
 
 
-def quantize_dynamic_int8(onnx_dir: Path, out_dir: Path, cpu_flags: list[str]) -> Path:
+def quantize_dynamic_int8(
+    onnx_dir: Path, out_dir: Path, cpu_flags: Iterable[str] | None, keep_fp32: Sequence[str] = ()
+) -> Path:
     """Dynamic int8 quantization of every ``.onnx`` file of ``onnx_dir`` into ``out_dir`` (same file names).
 
     Weights u8, activations u8 (optimum's AVX2 config) on CPUs without VNNI: the ORT docs warn that
     u8s8 can saturate there. With AVX512-VNNI, the VNNI config (u8/s8) is used. Weight scales are
-    per channel (``INT8_PER_CHANNEL``); task heads stay fp32 (``INT8_FP32_HEADS``). Returns the main file.
+    per channel (``INT8_PER_CHANNEL``); task heads stay fp32 (``INT8_FP32_HEADS``), and so do the nodes
+    named in ``keep_fp32`` (an accuracy-aware quantization's choice). Returns the main file.
     """
     from optimum.onnxruntime import ORTQuantizer
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
 
-    vnni = "avx512_vnni" in cpu_flags or "avx_vnni" in cpu_flags
+    flags = set(cpu_flags or ())
+    vnni = "avx512_vnni" in flags or "avx_vnni" in flags
     make_config = AutoQuantizationConfig.avx512_vnni if vnni else AutoQuantizationConfig.avx2
     files = onnx_files(onnx_dir)
     if not files:
         raise ModelError(f"{onnx_dir}: no ONNX file to quantize")
     out_dir.mkdir(parents=True, exist_ok=True)
     for source in files:
-        qconfig = make_config(is_static=False, per_channel=INT8_PER_CHANNEL, nodes_to_exclude=head_nodes(source))
-        with _quiet():
+        keep = [*head_nodes(source), *keep_fp32]
+        qconfig = make_config(is_static=False, per_channel=INT8_PER_CHANNEL, nodes_to_exclude=keep)
+        with quiet():
             # One quantizer per file: optimum's ORTQuantizer does not quantize multi-file models at once.
             quantizer = ORTQuantizer.from_pretrained(str(onnx_dir), file_name=source.name)
             quantizer.quantize(save_dir=str(out_dir), quantization_config=qconfig)

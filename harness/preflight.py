@@ -7,7 +7,7 @@ from typing import Any
 from harness.models import check_model, resolve_model_source
 from tasks.kinds import TaskKind
 
-ONNX_FORMATS = ("onnx", "onnx-int8")
+ONNX_FORMATS = ("onnx", "onnx-int8", "onnx-int8-static")
 
 
 def check_unit_models(unit: Any) -> None:

@@ -156,7 +156,7 @@ class _EchoPredictor:
 def test_format_registry_lists_the_builtin_formats():
     from harness.backends import format_names
 
-    assert format_names() == ("pytorch", "onnx", "onnx-int8")
+    assert format_names() == ("pytorch", "onnx", "onnx-int8", "onnx-int8-static")
 
 
 def test_misspelt_format_gets_a_suggestion(tmp_path):
@@ -165,7 +165,7 @@ def test_misspelt_format_gets_a_suggestion(tmp_path):
     with pytest.raises(ModelError) as err:
         load_predictor(tmp_path, "onx")
     assert "unknown format 'onx' (did you mean 'onnx'?)" in str(err.value)
-    assert "allowed values: pytorch, onnx, onnx-int8" in str(err.value)
+    assert "allowed values: pytorch, onnx, onnx-int8, onnx-int8-static" in str(err.value)
 
 
 def test_a_registered_format_is_loaded_through_load_predictor(tmp_path):

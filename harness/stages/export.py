@@ -1,31 +1,31 @@
-"""The export stage: a trained model to ONNX through optimum, and to dynamic int8 through onnxruntime.
+"""The export stage: a trained model to ONNX through optimum, and from that to int8 through onnxruntime
+(dynamic ``onnx-int8``, static ``onnx-int8-static``; see :mod:`harness.int8_control`).
 
 An export error fails that format only: it is stored with the entry, and the records of that format
-become failed records. A write error (disk full) stops the run and keeps the trained model.
+become failed records (an int8 format fails too when the fp32 export it is made from failed). A write
+error (disk full) stops the run and keeps the trained model.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.cache import CacheEntry
-from harness.export import (
-    INT8_FP32_HEADS,
-    INT8_PER_CHANNEL,
-    copy_side_files,
-    export_onnx,
-    quantize_dynamic_int8,
-)
+from harness.export import INT8_FP32_HEADS, INT8_PER_CHANNEL, copy_side_files, export_onnx
 from harness.graph import Node, StageBase
+from harness.quantize import INT8_FORMATS
 from tasks.errors import ReusebenchError
 
 log = logging.getLogger("reusebench")
 
-EXPORT_FORMATS = ("onnx", "onnx-int8")
+EXPORT_FORMATS = ("onnx", *INT8_FORMATS)
+#: Bumped when the int8 formats are made differently with the same inputs (a new cache key for them).
+INT8_RECIPE = 2
 #: An export error is kept as a failed record's reason: long enough to read, short enough for any results reader.
 MAX_ERROR_CHARS = 2000
 
@@ -59,8 +59,11 @@ class ExportStage(StageBase):
     after: ClassVar[tuple[str, ...]] = ("finetune", "distill")
 
     @staticmethod
-    def _wants_int8(unit: Any, node: Node) -> bool:
-        return "onnx-int8" in unit.suite.formats and node.params["role"] in unit.suite.int8_roles
+    def _int8_formats(unit: Any, node: Node) -> list[str]:
+        """The int8 formats this model gets: those the suite lists, for the suite's ``int8_roles``."""
+        if node.params["role"] not in unit.suite.int8_roles:
+            return []
+        return [fmt for fmt in INT8_FORMATS if fmt in unit.suite.formats]
 
     @staticmethod
     def _model_dir(unit: Any, node: Node) -> Path:
@@ -68,10 +71,19 @@ class ExportStage(StageBase):
         return unit.cache.path_for(model.stage.name, str(model.key))
 
     def payload(self, unit: Any, node: Node) -> dict[str, Any]:
+        int8 = self._int8_formats(unit, node)
+        config = unit.suite.int8
+        # Static calibration and the accuracy check read a seeded sample of the training split.
+        samples_train = "onnx-int8-static" in int8 or (bool(int8) and config.max_drop is not None)
         return {
             "model": node.input_build("model"),
             "task": unit.kind.onnx_export_task(unit.spec, self._model_dir(unit, node)),
-            "int8": self._wants_int8(unit, node),
+            "int8": "onnx-int8" in int8,
+            "int8_static": "onnx-int8-static" in int8,
+            "int8_config": config.model_dump(mode="json") if int8 else None,
+            "int8_recipe": INT8_RECIPE,
+            "train": unit.data_fingerprint["train"] if samples_train else None,
+            "seed": unit.options.seed if samples_train else None,
             "cpu_flags": unit.environment.get("cpu_flags", []),
             "per_channel": INT8_PER_CHANNEL,
             "fp32_heads": INT8_FP32_HEADS,
@@ -93,15 +105,31 @@ class ExportStage(StageBase):
             log.warning("[%s] %s", unit.spec.name, exc)
         except OSError as exc:  # disk full, read-only disk: stop the run, keep what is trained
             raise write_error(exc, folder / "onnx", source) from None
-        if self._wants_int8(unit, node) and "onnx" not in errors:
-            try:
-                quantize_dynamic_int8(folder / "onnx", folder / "onnx-int8", unit.environment.get("cpu_flags", []))
-            except ReusebenchError as exc:
-                errors["onnx-int8"] = str(exc)[:MAX_ERROR_CHARS]
-            except OSError as exc:
-                raise write_error(exc, folder / "onnx-int8", source) from None
+        self._make_int8(unit, node, folder, source, errors)
         meta["errors"] = errors
         return Exports(folder, errors)
+
+    def _make_int8(self, unit: Any, node: Node, folder: Path, source: Path, errors: dict[str, str]) -> None:
+        """The int8 formats, each from the fp32 export; a failure is that format's error only."""
+        from harness.int8_control import Int8Maker
+
+        formats = self._int8_formats(unit, node)
+        if not formats:
+            return
+        if "onnx" in errors:
+            reason = f"not made: the fp32 ONNX export it is quantized from failed ({errors['onnx'][:200]})"
+            errors.update(dict.fromkeys(formats, reason))
+            return
+        maker = Int8Maker(unit, folder / "onnx")
+        for fmt in formats:
+            try:
+                maker.make(fmt, folder / fmt)
+            except ReusebenchError as exc:
+                errors[fmt] = str(exc)[:MAX_ERROR_CHARS]
+                log.warning("[%s] %s", unit.spec.name, exc)
+                shutil.rmtree(folder / fmt, ignore_errors=True)  # a half-written format is not kept
+            except OSError as exc:
+                raise write_error(exc, folder / fmt, source) from None
 
     def stored(self, unit: Any, node: Node, result: Exports, path: Path) -> Exports:
         return Exports(path, result.errors)
