@@ -261,11 +261,13 @@ class StageCache:
         remove_no_follow(folder)
 
     @contextmanager
-    def write(self, stage: str, key: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+    def write(self, stage: str, key: str, *, replace: bool = False) -> Iterator[tuple[Path, dict[str, Any]]]:
         """Yield a temporary folder and a metadata dict; on success the folder becomes the entry.
 
         The entry appears with one ``rename``; a crash before it leaves only a temporary folder,
         which is ignored (and removed by :meth:`clean`). The root is marked first (:meth:`check_root`).
+        An entry already there (another run finished the same stage first) is kept, unless ``replace``
+        (``--force``: the user asked for this stage to be made again, so the new result replaces it).
         """
         self._claim()
         final = self._folder(stage, key)
@@ -281,8 +283,13 @@ class StageCache:
             }
             manifest = {"stage": stage, "key": key, "created": time.time(), "files": files, "metadata": meta}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, default=str))
-            if is_real_dir(final):  # another run finished the same stage first: keep theirs
+            if is_real_dir(final) and not replace:  # another run finished the same stage first: keep theirs
                 shutil.rmtree(tmp, ignore_errors=True)
+            elif is_real_dir(final):  # forced: the old entry moves aside (a temporary name), the new one takes its place
+                old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{key}-old-"))
+                os.replace(final, old / "entry")
+                os.replace(tmp, final)
+                shutil.rmtree(old, ignore_errors=True)
             else:
                 if os.path.lexists(final):  # a link or a file where the entry goes: replace it, never follow it
                     final.unlink()

@@ -35,6 +35,20 @@ def test_write_then_lookup(tmp_path):
     assert entry.metadata == {"wall_s": 3.5}
 
 
+def test_a_second_write_keeps_the_first_entry_unless_forced(tmp_path):
+    cache = StageCache(tmp_path)
+    for content, replace in ((b"first", False), (b"second", False), (b"forced", True)):
+        with cache.write("export", "k", replace=replace) as (folder, meta):
+            (folder / "model.onnx").write_bytes(content)
+            meta["content"] = content.decode()
+        entry = cache.lookup("export", "k")
+        # another run's entry at the same key is kept; --force (replace) makes the new result the entry
+        expected = b"forced" if replace else b"first"
+        assert (entry.path / "model.onnx").read_bytes() == expected
+        assert entry.metadata["content"] == expected.decode()
+    assert [p.name for p in (tmp_path / "export").iterdir()] == ["k"]  # no temporary folder left behind
+
+
 def test_failed_write_leaves_nothing(tmp_path):
     cache = StageCache(tmp_path)
     try:
