@@ -409,7 +409,10 @@ def test_a_good_run_marks_its_cache_logs_and_cleans(ws, capsys) -> None:
     assert "inputs checked" in (Path(ws["out"]) / "run.log").read_text()
     assert (Path(ws["out"]) / "scorecard.md").read_text() != "# an earlier scorecard\n"
     (cache_root / "mine.txt").write_text("kept")
+    # The stored run still uses its models: without a terminal, clean refuses unless --yes (tests/test_ship.py).
     code, out, err = _cli(["cache", "clean", "--cache-dir", str(cache_root)], capsys)
+    assert code == 2 and "--yes" in err and [p for p in cache_root.rglob(MANIFEST)], err
+    code, out, err = _cli(["cache", "clean", "--cache-dir", str(cache_root), "--yes"], capsys)
     assert code == 0 and "removed 0 entries" not in out, err
     assert (cache_root / "mine.txt").read_text() == "kept"
     assert not [p for p in cache_root.rglob(MANIFEST)]
