@@ -13,7 +13,8 @@ retrained teacher gives every stage after it a new key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -152,9 +153,22 @@ def node_key(unit: Any, node: Node) -> str | None:
     return stage_key(node.stage.name, node.stage.payload(unit, node))
 
 
-def run_graph(unit: Any, graph: Graph, cache: StageCache, force: frozenset[str]) -> None:
+class GraphObserver(Protocol):
+    """What watches a graph walk (:class:`harness.progress.StageProgress`): told the graph first, then each
+    node as it is computed or read from the cache."""
+
+    def observe(self, graph: Graph) -> None: ...
+
+    def running(self, node: Node, cached: bool) -> AbstractContextManager[None]: ...
+
+
+def run_graph(
+    unit: Any, graph: Graph, cache: StageCache, force: frozenset[str], observer: GraphObserver | None = None
+) -> None:
     """Walk the graph: each node's result comes from the cache when it is there (and not forced),
-    else it is computed and stored."""
+    else it is computed and stored; ``observer`` sees each node that is loaded or computed."""
+    if observer is not None:
+        observer.observe(graph)
     for node in graph.nodes:
         stage = node.stage
         shortcut = stage.shortcut(unit, node)
@@ -164,15 +178,22 @@ def run_graph(unit: Any, graph: Graph, cache: StageCache, force: frozenset[str])
         node.key = node_key(unit, node)
         assert node.key is not None  # every input was walked before
         entry = None if stage.name in force else cache.lookup(stage.name, node.key)
+        watch = observer.running if observer is not None else _unwatched
         if entry is not None:
             node.cached = True
             node.build = stage.build(node, entry.metadata)
-            node.result = stage.load(unit, node, entry)
+            with watch(node, True):
+                node.result = stage.load(unit, node, entry)
             continue
-        with cache.write(stage.name, node.key) as (folder, meta):
+        with watch(node, False), cache.write(stage.name, node.key, replace=stage.name in force) as (folder, meta):
             result = stage.compute(unit, node, folder, meta)
         node.build = stage.build(node, meta)
         node.result = stage.stored(unit, node, result, cache.path_for(stage.name, node.key))
+
+
+@contextmanager
+def _unwatched(node: Node, cached: bool) -> Iterator[None]:
+    yield
 
 
 def plan_graph(unit: Any, graph: Graph, cache: StageCache, force: frozenset[str]) -> list[dict[str, Any]]:

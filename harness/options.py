@@ -4,6 +4,7 @@ and checks that follow from them (run ids, model display names, the device)."""
 from __future__ import annotations
 
 import math
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,6 +19,8 @@ from tasks.spec import SuiteSpec
 PACKAGED_TEACHER_NAME = "all-MiniLM-L6-v2"
 SEED_LIMIT = 2**32  # numpy's and torch's seeds: 0 ≤ seed < 2**32
 DEVICES = ("auto", "cpu", "cuda")
+#: The longest run label (:meth:`RunOptions.label`): a name in results.json is at most 200 characters.
+MAX_LABEL = 200
 
 
 @dataclass
@@ -63,6 +66,16 @@ class RunOptions:
                 "rename one of the folders"
             )
         return names
+
+    def label(self) -> str:
+        """What the run runs, as its header and ``results.json``'s ``suite`` name it: the suite's name, or
+        ``tasks: a.yaml, b`` when ``--tasks`` overrides the suite's tasks (files by their file name; at most
+        :data:`MAX_LABEL` characters)."""
+        if self.tasks is None:
+            return self.suite.name
+        names = [Path(t).name if t.endswith((".yaml", ".yml")) or "/" in t else t for t in self.tasks]
+        text = "".join("?" if unicodedata.category(c) in ("Cc", "Cf") else c for c in "tasks: " + ", ".join(names))
+        return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
     def student_texts(self) -> list[str]:
         """The run's student specs: ``--student`` values when given, else the suite's."""

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.trainer_log import route_output
 from tasks.errors import ConfigError
 from tasks.kinds.base import TaskKind, new_parameter_names
 from tasks.spec import DistillationConfig, TrainingConfig
@@ -87,7 +88,9 @@ def _training_arguments(
         save_strategy="no",
         eval_strategy="no",
         logging_strategy="epoch",
-        disable_tqdm=not progress,
+        # The Trainer's own progress bar and its PrinterCallback write to stdout: both are replaced by
+        # harness.trainer_log (see route_output), whatever ``progress`` says.
+        disable_tqdm=True,
         dataloader_num_workers=0,
     )
 
@@ -161,6 +164,7 @@ def fine_tune(
         data_collator=kind.collator(tokenizer),
         processing_class=tokenizer,
     )
+    route_output(trainer, "fine-tuning", progress)
     return _train_and_account(trainer, train_features, energy, model, teacher=None)
 
 
@@ -315,6 +319,7 @@ def distill(
         distillation=distillation,
         weights=weights,
     )
+    route_output(trainer, "distilling", progress)
     return _train_and_account(trainer, train_features, energy, student, teacher=teacher)
 
 

@@ -6,10 +6,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from leaderboard.frames import ENTRY_DTYPES, entries_frame, overall_frame
 from leaderboard.ranking import RANKING_RULE, Entry, OverallEntry
 from reports.escape import csv_cell, md
 from reports.text import ci_text, fmt
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The starts of ``leaderboard.csv`` and ``leaderboard.md``: an existing file without them is not overwritten.
 CSV_SIGNATURE = b"task,rank,"
@@ -45,47 +50,51 @@ def tie_text(names: Sequence[str], shown: int = 3) -> str:
     return "≈ " + ", ".join(names[:shown]) + more
 
 
-def render_csv(per_task: dict[str, list[Entry]]) -> str:
-    """``leaderboard.csv``: one row per task entry."""
+def _value(value: Any) -> Any:
+    """A frame cell as a plain value: None for a missing one (NaN, ``<NA>``)."""
+    import pandas as pd
+
+    if isinstance(value, list):
+        return value
+    return None if pd.isna(value) else value
+
+
+def _number(value: Any) -> float | None:
+    value = _value(value)
+    return None if value is None else float(value)
+
+
+def csv_from_frame(entries: pd.DataFrame) -> str:
+    """``leaderboard.csv`` from :func:`leaderboard.frames.entries_frame`: one row per entry, the
+    :data:`CSV_COLUMNS`; text through :func:`reports.escape.csv_cell`, numbers as Python writes them, a missing
+    value empty."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-
-    def opt(value: float | None) -> str:
-        return "" if value is None else repr(value)
-
-    for task, entries in per_task.items():
-        for e in entries:
-            writer.writerow(
-                [
-                    csv_cell(task),
-                    e.rank,
-                    csv_cell("; ".join(e.tied_with)),
-                    e.position,
-                    csv_cell(e.model),
-                    csv_cell(e.role),
-                    csv_cell(e.format),
-                    csv_cell(e.teacher or ""),
-                    csv_cell(e.primary_metric),
-                    repr(e.score),
-                    repr(e.ci_low) if e.has_ci else "",
-                    repr(e.ci_high) if e.has_ci else "",
-                    opt(e.p50_ms),
-                    opt(e.size_mb),
-                    opt(e.retention),
-                    opt(e.reuse_score),
-                    csv_cell(e.run_id),
-                    csv_cell(e.created_at),
-                ]
-            )
+    for row in entries.to_dict("records"):
+        cells = []
+        for column in CSV_COLUMNS:
+            value = _value(row[column])
+            if column == "tied_with":
+                cells.append(csv_cell("; ".join(value or [])))
+            elif value is None:
+                cells.append("")
+            elif ENTRY_DTYPES[column] in ("string", "category"):
+                cells.append(csv_cell(str(value)))
+            elif ENTRY_DTYPES[column] == "Int64":
+                cells.append(str(int(value)))
+            else:
+                cells.append(repr(float(value)))
+        writer.writerow(cells)
     return buffer.getvalue()
 
 
-def render_markdown(per_task: dict[str, list[Entry]], overall: Sequence[OverallEntry]) -> str:
-    """``leaderboard.md``: the overall ranking and each task's ranking, ties marked ``=`` and ``≈``."""
-    tasks = list(per_task)
+def markdown_from_frames(entries: pd.DataFrame, overall: pd.DataFrame) -> str:
+    """``leaderboard.md`` from :func:`leaderboard.frames.entries_frame` and :func:`leaderboard.frames.overall_frame`:
+    the overall ranking and each task's ranking, ties marked ``=`` and ``≈`` (text through :func:`reports.escape.md`)."""
+    tasks = list(dict.fromkeys(entries["task"].astype("string")))
     lines = ["# reusebench leaderboard", ""]
-    if not overall:
+    if overall.empty:
         return "\n".join(lines + ["No runs stored yet.", ""])
     lines += [
         "## Overall",
@@ -93,27 +102,42 @@ def render_markdown(per_task: dict[str, list[Entry]], overall: Sequence[OverallE
         "| rank | model | role | format | mean rank | tasks |",
         "|---|---|---|---|---|---|",
     ]
-    for o in overall:
+    for o in overall.to_dict("records"):
         lines.append(
-            f"| {o.rank}{'=' if o.tied else ''} | {md(o.model)} | {md(o.role)} | {md(o.format)} | {o.mean_rank:.2f} | "
-            f"{o.tasks_covered}/{len(tasks)} |"
+            f"| {o['rank']}{'=' if o['tied'] else ''} | {md(o['model'])} | {md(o['role'])} | {md(o['format'])} | "
+            f"{o['mean_rank']:.2f} | {o['tasks_covered']}/{len(tasks)} |"
         )
-    for task, entries in per_task.items():
-        ranks = [e.rank for e in entries]
+    for task in tasks:
+        rows = entries[entries["task"].astype("string") == task].to_dict("records")
+        ranks = [row["rank"] for row in rows]
         lines += [
             "",
             f"## {md(task)}",
             "",
-            f"Metric: {md(entries[0].primary_metric)}.",
+            f"Metric: {md(rows[0]['primary_metric'])}.",
             "",
             "| rank | model | role | format | score [95% CI] | tied with | p50 ms b1 | size MB | reuse score |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for e in entries:
+        for e in rows:
+            low, high = _number(e["ci_low"]), _number(e["ci_high"])
+            ci = (low, high) if low is not None and high is not None else None
             lines.append(
-                f"| {e.rank}{'=' if ranks.count(e.rank) > 1 else ''} | {md(e.model)} | {md(e.role)} | {md(e.format)} | "
-                f"{e.score:.4f}{ci_text(e.ci)} | {md(tie_text(e.tied_with))} | {fmt(e.p50_ms, 2)} | "
-                f"{fmt(e.size_mb, 1)} | {fmt(e.reuse_score, 3)} |"
+                f"| {e['rank']}{'=' if ranks.count(e['rank']) > 1 else ''} | {md(e['model'])} | {md(e['role'])} | "
+                f"{md(e['format'])} | {e['score']:.4f}{ci_text(ci)} | {md(tie_text(e['tied_with']))} | "
+                f"{fmt(_number(e['p50_ms_batch_1']), 2)} | {fmt(_number(e['size_mb']), 1)} | "
+                f"{fmt(_number(e['reuse_score']), 3)} |"
             )
     lines += ["", RANKING_RULE, ""]
     return "\n".join(lines)
+
+
+def render_csv(per_task: dict[str, list[Entry]]) -> str:
+    """``leaderboard.csv``: one row per task entry (built from :func:`leaderboard.frames.entries_frame`)."""
+    return csv_from_frame(entries_frame(per_task))
+
+
+def render_markdown(per_task: dict[str, list[Entry]], overall: Sequence[OverallEntry]) -> str:
+    """``leaderboard.md``: the overall ranking and each task's ranking, ties marked ``=`` and ``≈`` (built from
+    :func:`leaderboard.frames.entries_frame` and :func:`leaderboard.frames.overall_frame`)."""
+    return markdown_from_frames(entries_frame(per_task), overall_frame(overall))

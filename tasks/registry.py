@@ -8,7 +8,16 @@ from pathlib import Path
 
 from tasks.errors import ConfigError, did_you_mean
 from tasks.files import regular_file_stat
-from tasks.spec import SuiteSpec, TaskSpec, load_suite_file, load_task_file
+from tasks.spec import (
+    SuiteSpec,
+    TaskSpec,
+    is_suite,
+    load_suite_file,
+    load_task_file,
+    load_yaml,
+    parse_suite,
+    parse_task,
+)
 from tasks.yamlfile import MAX_DEFINITION_BYTES
 
 PACKAGE_DIR = Path(__file__).parent
@@ -97,6 +106,25 @@ def get_task(name_or_path: str) -> TaskSpec:
     if spec.name != name_or_path:
         raise ConfigError(f"{files[name_or_path]}: field 'name' is {spec.name!r} but the file is {name_or_path!r}")
     return spec
+
+
+def get_definition(name_or_path: str) -> TaskSpec | SuiteSpec:
+    """A task or a suite, resolved as ``run --tasks`` and ``run --suite`` resolve theirs: a packaged task or suite
+    by name (:func:`get_task`, :func:`get_suite`), or a YAML file by path, a suite when it lists ``tasks``
+    (and has no ``kind``), else a task. Errors are the ones those functions raise."""
+    if _looks_like_path(name_or_path):
+        path = check_definition_file(name_or_path)
+        data = load_yaml(path)
+        return parse_suite(data, str(path)) if is_suite(data) else parse_task(data, str(path))
+    tasks, suites = task_files(), suite_files()
+    if name_or_path in tasks:
+        return get_task(name_or_path)
+    if name_or_path in suites:
+        return get_suite(name_or_path)
+    raise ConfigError(
+        f"unknown task or suite {name_or_path!r}{did_you_mean(name_or_path, [*tasks, *suites])}; "
+        f"known tasks: {', '.join(tasks)}; known suites: {', '.join(suites)} (a file: a path ending in .yaml)"
+    )
 
 
 def get_suite(name_or_path: str) -> SuiteSpec:

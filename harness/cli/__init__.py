@@ -18,6 +18,7 @@ from harness.cli.commands import (
     cmd_history,
     cmd_leaderboard,
     cmd_report,
+    cmd_ship,
     cmd_tasks,
     cmd_validate,
 )
@@ -48,6 +49,7 @@ COMMANDS = {
     "leaderboard": cmd_leaderboard,
     "compare": cmd_compare,
     "history": cmd_history,
+    "ship": cmd_ship,
 }
 
 

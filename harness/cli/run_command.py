@@ -2,13 +2,16 @@
 
 Every input is checked before anything is written: the options, the stage cache's folder, the results
 store's URL and the run directory (never a symbolic link, never a file; its output files are regular files
-or absent). The run directory is created only then, and removed again if the run is refused while it is
-still empty; ``run.log`` is written only once the runner reports that every input is checked.
+or absent), then everything the runner checks (tasks, models, every task's data: :func:`harness.runner.prepare`).
+The run directory is created only then, so a run refused for bad input leaves no folder behind (one refused
+later, while it is still empty, removes it again); ``run.log`` is written only once the runner reports that
+every input is checked.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -116,9 +119,26 @@ def check_out_dir(out: str | None) -> None:
         StageCache(path / "cache").check_root()
 
 
-def _make_run_dir(out: str | None, run_id: str) -> tuple[Path, list[Path]]:
-    """Create the run directory; returns it and the folders this call created (deepest first)."""
+def _run_dir_path(out: str | None, run_id: str) -> Path:
+    """The run directory ``--out`` (default ``runs/<run_id>``) names; its name is the run id, so never '' or
+    '..' (``.`` and ``a/..`` are taken as the folder they are)."""
     run_dir = Path(out) if out else Path("runs") / run_id
+    return run_dir.resolve() if run_dir.name in ("", ".", "..") else run_dir
+
+
+def _check_creatable(run_dir: Path) -> None:
+    """Refuse a run directory that could not be created or written, creating nothing (the run folder is made
+    only once every input is checked)."""
+    existing = run_dir if run_dir.exists() else _nearest_folder(run_dir)
+    if not existing.is_dir():
+        raise ReusebenchError(f"{run_dir}: output directory is not writable: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ReusebenchError(f"{run_dir}: output directory is not writable: permission denied on {existing}")
+
+
+def _make_run_dir(run_dir: Path) -> list[Path]:
+    """Create the run directory and probe that it takes a file; returns the folders this call created
+    (deepest first), which a refused run removes again while they are empty."""
     created = [p for p in (run_dir, *run_dir.parents) if not os.path.lexists(p)]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -128,15 +148,15 @@ def _make_run_dir(out: str | None, run_id: str) -> tuple[Path, list[Path]]:
     except OSError as exc:
         _remove_if_empty(created)
         raise ReusebenchError(f"{run_dir}: output directory is not writable: {exc.strerror or exc}") from None
-    if run_dir.name in ("", ".", ".."):  # the run id is the folder's name: never '' or '..'
-        run_dir = run_dir.resolve()
-    return run_dir, created
+    return created
 
 
 def _prepare_run_dir(out: str | None, run_id: str) -> Path:
     """Check ``--out`` and create the run directory (default ``runs/<run_id>``)."""
     check_out_dir(out)
-    return _make_run_dir(out, run_id)[0]
+    run_dir = _run_dir_path(out, run_id)
+    _make_run_dir(run_dir)
+    return run_dir
 
 
 def _remove_if_empty(folders: list[Path]) -> None:
@@ -225,10 +245,15 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``reusebench run``: check everything, then create the run folder, run, write and store the results.
+
+    stdout carries only what the command promises (the scorecard and paths, ``--json``'s one JSON document, or
+    ``--quiet``'s results path): progress and logs go to stderr, and so does anything a library prints while
+    the run is under way."""
     from harness.cache import StageCache
     from harness.options import new_run_id
     from harness.results import save_results
-    from harness.runner import run
+    from harness.runner import execute, prepare
     from reports.markdown import render_scorecard_md
     from reports.scorecard import attach_scorecards
 
@@ -240,16 +265,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     if args.dry_run:
         return _print_plan(options, args.json)
-    run_dir, created = _make_run_dir(args.out, new_run_id())
+    run_dir = _run_dir_path(args.out, new_run_id())
+    _check_creatable(run_dir)
+    created: list[Path] = []
     try:
         _setup_logging(run_dir, args.quiet)  # run.log appears once the runner has checked every input
-        results = attach_scorecards(run(options, run_dir))
-        save_results(results, run_dir / "results.json")
-        markdown = render_scorecard_md(results)
-        report = _write_outputs(results, markdown, run_dir)
+        with contextlib.redirect_stdout(sys.stderr):  # a library's print() is a log line, never output
+            prepared = prepare(options, run_dir)  # every check and every task's data: nothing written yet
+            created = _make_run_dir(run_dir)  # so a run refused for bad input leaves no folder behind
+            results = attach_scorecards(execute(prepared))
+            save_results(results, run_dir / "results.json")
+            markdown = render_scorecard_md(results)
+            report = _write_outputs(results, markdown, run_dir)
     except BaseException:
         _close_logging()
-        _remove_if_empty(created)  # a refused run leaves no empty run folder behind
+        _remove_if_empty(created)  # a run refused after the folder was made removes it while still empty
         raise
     _print_summary(results, markdown, run_dir, report, args)
     _store_run(results, args.db)
@@ -269,7 +299,8 @@ def _write_outputs(results: Any, markdown: str, run_dir: Path) -> Path:
 def _print_summary(results: Any, markdown: str, run_dir: Path, report: Path, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps({"run_dir": str(run_dir), "results": str(run_dir / "results.json"), "report": str(report),
-                          "wall_s": results.wall_s, "scorecards": [c.model_dump(mode="json") for c in results.scorecards]}))
+                          "run_id": results.run_id, "suite": results.suite, "wall_s": results.wall_s,
+                          "scorecards": [c.model_dump(mode="json") for c in results.scorecards]}))
     elif not args.quiet:
         print(markdown)
         print(f"results: {run_dir / 'results.json'}\nreport: {report}")
@@ -281,11 +312,12 @@ def _print_plan(options: object, as_json: bool) -> int:
     """``--dry-run``: the stages, what the cache already holds, and an estimated cost."""
     from harness.runner import plan
 
-    with tempfile.TemporaryDirectory(prefix="reusebench-plan-") as scratch:
-        rows = plan(options, Path(scratch))  # type: ignore[arg-type]
+    with contextlib.redirect_stdout(sys.stderr), tempfile.TemporaryDirectory(prefix="reusebench-plan-") as scratch:
+        rows = plan(options, Path(scratch))  # type: ignore[arg-type]  # stdout: only the plan below
     if as_json:
         print(json.dumps(rows))
         return EXIT_OK
+    print(f"plan for {options.label()}\n")  # type: ignore[attr-defined]  # what would run: suite or --tasks
     print("| task | stage | model | cached | estimated s |\n|---|---|---|---|---|")
     for row in rows:
         cached = "yes" if row["cached"] else "no"
