@@ -9,8 +9,10 @@ from typing import Any
 from leaderboard.store import Store
 from reports import plots
 from reports.escape import md
+from reports.glossary import glossary_section
 from reports.page import esc, figure, figures, num, page, table
-from reports.tables import score_cell
+from reports.palette import format_color, role_marker
+from reports.tables import score_cell, titles
 from reports.text import ci_text, fmt
 from tasks.errors import ReusebenchError
 
@@ -59,6 +61,8 @@ def render_history_markdown(task: str, rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+HISTORY_TERMS = ["teacher", "student / variant", "format", "score", "95% CI", "p50 ms", "size MB", "status"]
+
 HISTORY_HEADERS = [
     "run",
     "created",
@@ -82,6 +86,9 @@ def render_history_html(task: str, rows: Sequence[dict[str, Any]]) -> str:
     for r in rows:
         if r["status"] == "ok" and r["score_ci_low"] is not None:
             bands[f"{r['model']} ({r['format']})"][runs.index(r["run_id"])] = _ci(r)
+    names = {f"{r['model']} ({r['format']})": r for r in rows}
+    colors = {name: format_color(r["format"]) for name, r in names.items()}
+    markers = {name: role_marker(r["role"]) for name, r in names.items()}
     table_rows = [
         [
             r["run_id"],
@@ -104,18 +111,30 @@ def render_history_html(task: str, rows: Sequence[dict[str, Any]]) -> str:
             [
                 figure(
                     plots.lines(
-                        runs, scores, title=f"{task}: {metric} over runs", ylabel=metric, bands=bands
+                        runs,
+                        scores,
+                        title=f"{task}: {metric} over runs",
+                        ylabel=metric,
+                        bands=bands,
+                        colors=colors,
+                        markers=markers,
                     ),
-                    f"{metric} of each (model, format) per stored run, oldest first.",
+                    f"{metric} of each (model, format) per stored run, oldest first; colour: format, shape: role.",
                 ),
                 figure(
                     plots.lines(
-                        runs, latency, title=f"{task}: p50 latency over runs", ylabel="p50 ms, batch 1"
+                        runs,
+                        latency,
+                        title=f"{task}: p50 latency over runs",
+                        ylabel="p50 ms, batch 1",
+                        colors=colors,
+                        markers=markers,
                     ),
                     "p50 latency at batch 1 per stored run (only comparable on the same machine).",
                 ),
             ]
         ),
-        table("history", HISTORY_HEADERS, table_rows),
+        table("history", HISTORY_HEADERS, table_rows, titles=titles(HISTORY_HEADERS)),
+        glossary_section(HISTORY_TERMS),
     ]
-    return page(f"reusebench history: {task}", "\n".join(body))
+    return page(f"reusebench history: {task}", "\n".join(body), nav=[("#glossary", "glossary")])

@@ -24,12 +24,34 @@ from leaderboard.exports import (
     render_markdown,
     tie_text,
 )
-from leaderboard.ranking import RANKING_RULE, Entry, OverallEntry, overall_ranking, rank_tasks
-from leaderboard.tables import entry_score_cell, overall_table, task_plots, task_table
-from reports import plots
-from reports.page import PAGE_SIGNATURE, Cell, esc, figure, figures, page, table, write_text_atomic
+from leaderboard.ranking import (
+    RANKING_RULE,
+    ROLE_RANKING_RULE,
+    TEACHERS,
+    VARIANTS,
+    Entry,
+    OverallEntry,
+    overall_ranking,
+    rank_tasks,
+    rank_within_roles,
+    role_standings,
+)
+from leaderboard.tables import (
+    entry_score_cell,
+    pareto_plot,
+    standings_table,
+    task_plots,
+    task_table,
+    teachers_table,
+    variants_table,
+)
+from reports.cards import recommendation_card
+from reports.glossary import glossary_section
+from reports.notes import task_notes
+from reports.page import PAGE_SIGNATURE, Cell, esc, figures, num, page, table, write_text_atomic
+from reports.recommend import recommend
 from reports.summary import teacher_summaries
-from reports.tables import teacher_summary_section
+from reports.tables import teacher_summary_section, titles
 from tasks.errors import ReusebenchError
 
 # Public names of this module before its tables and text outputs moved out.
@@ -65,40 +87,60 @@ def task_slug(task: str) -> str:
     return f"task-{stem}-{hashlib.sha1(task.encode('utf-8')).hexdigest()[:6]}"
 
 
-def _mean_rank_figure(overall: Sequence[OverallEntry]) -> str:
-    return figures(
-        [
-            figure(
-                plots.bars(
-                    [o.name for o in overall[:20]],
-                    {"mean rank": [o.mean_rank for o in overall[:20]]},
-                    title="Mean per-task rank (lower is better)",
-                    ylabel="mean rank",
-                ),
-                "Mean of each entry's per-task ranks (the 20 best).",
-            )
-        ]
-    )
+def _latest_run(task: str, runs: Sequence[RunResults]) -> RunResults | None:
+    """The latest run (by ``created_at``) that has a teacher in PyTorch on ``task``."""
+    having = [
+        r
+        for r in runs
+        if any(x.task == task and x.role == "teacher" and x.format == "pytorch" for x in r.records)
+    ]
+    return max(having, key=lambda r: (r.created_at, r.run_id), default=None)
+
+
+def _card(task: str, runs: Sequence[RunResults], href: str | None = None) -> str:
+    """The task's recommendation from its latest run."""
+    run = _latest_run(task, runs)
+    if run is None:
+        return recommendation_card(None, task, href=href)
+    notes = [*task_notes(run, task), f"from run {run.run_id} ({run.created_at})"]
+    return recommendation_card(recommend(run, task), task, notes=notes, href=href)
+
+
+def _cards(tasks: Sequence[str], runs: Sequence[RunResults], slugs: dict[str, str]) -> str:
+    if not tasks:
+        return ""
+    return '<div class="cards">' + "".join(_card(t, runs, f"{slugs[t]}.html") for t in tasks) + "</div>"
 
 
 def _tasks_table(per_task: dict[str, list[Entry]], slugs: dict[str, str]) -> str:
     rows = []
     for task, entries in per_task.items():
-        best = entries[0]
-        at_top = str(sum(1 for e in entries if e.rank == 1))
+        teachers, variants = rank_within_roles(entries)
+        teacher = teachers[0] if teachers else None
+        variant = variants[0] if variants and variants[0].role_rank is not None else None
         rows.append(
             [
                 Cell(f'<a href="{esc(slugs[task])}.html">{esc(task)}</a>', sort=task, markup=True),
-                best.primary_metric,
+                entries[0].primary_metric,
                 Cell(str(len(entries)), sort=str(len(entries)), numeric=True),
-                best.name,
-                entry_score_cell(best),
-                Cell(at_top, sort=at_top, numeric=True),
+                teacher.model if teacher else None,
+                entry_score_cell(teacher) if teacher else None,
+                variant.name if variant else None,
+                num(variant.reuse_score if variant else None, 3),
             ]
         )
     if not rows:
         return '<p class="muted">No tasks.</p>'
-    return table("tasks", ["task", "metric", "entries", "best", "best score [95% CI]", "entries at rank 1"], rows)
+    headers = [
+        "task",
+        "metric",
+        "entries",
+        "best teacher",
+        "fine-tuned score [95% CI]",
+        "best variant",
+        "reuse score",
+    ]
+    return table("tasks", headers, rows, titles=titles(headers))
 
 
 def _runs_table(runs: Sequence[RunResults]) -> str:
@@ -123,7 +165,9 @@ def render_index(
     slugs: dict[str, str],
     db_label: str,
 ) -> str:
-    """``index.html``: overall ranking, per-teacher summary, task list, stored runs."""
+    """``index.html``: what to ship per task, the rankings within each role, the Pareto plots, the task
+    list, the per-teacher summary and the stored runs. (``overall``, the ranking of every entry by score, is
+    in ``leaderboard.md``.)"""
     tasks = list(per_task)
     n_records = sum(len(r.records) for r in runs)
     body = [
@@ -136,41 +180,78 @@ def render_index(
             "<p>The store holds no runs yet: add one with <code>reusebench leaderboard --add "
             "runs/RUN/results.json</code> or run <code>reusebench run</code>.</p>"
         )
+    if tasks:
+        body += ['<h2 id="ship">What to ship, per task</h2>', _cards(tasks, runs, slugs)]
     body += [
-        "<h2>Overall ranking</h2>",
-        overall_table(overall, tasks) if overall else '<p class="muted">Nothing ranked yet.</p>',
-        f"<p>{esc(RANKING_RULE)}</p>",
+        '<h2 id="teachers-section">Teachers, ranked by fine-tuned score</h2>',
+        standings_table(role_standings(per_task, TEACHERS), tasks, "teachers-overall"),
+        '<h2 id="variants-section">Students and exported variants, ranked by reuse score</h2>',
+        standings_table(role_standings(per_task, VARIANTS), tasks, "variants-overall"),
+        f"<p>{esc(ROLE_RANKING_RULE)}</p>",
     ]
-    if overall and len(tasks) > 1:
-        body.append(_mean_rank_figure(overall))
+    if tasks:
+        body += [
+            '<h2 id="pareto">Score against latency, per task</h2>',
+            figures([pareto_plot(t, per_task[t]) for t in tasks]),
+        ]
     body += [
-        "<h2>Tasks</h2>",
+        '<h2 id="tasks-section">Tasks</h2>',
         _tasks_table(per_task, slugs),
         "<h2>How reusable is each model?</h2>",
         teacher_summary_section(teacher_summaries(runs)),
         "<h2>Stored runs</h2>",
         _runs_table(runs),
+        glossary_section(),
     ]
-    nav = [(f"{slugs[t]}.html", t) for t in tasks]
-    return page("reusebench leaderboard", "\n".join(body), nav=[("index.html", "leaderboard"), *nav])
+    nav = [
+        ("index.html", "leaderboard"),
+        *[(f"{slugs[t]}.html", t) for t in tasks],
+        ("#glossary", "glossary"),
+    ]
+    return page("reusebench leaderboard", "\n".join(body), nav=nav)
 
 
-def render_task_page(task: str, entries: Sequence[Entry], slugs: dict[str, str]) -> str:
-    """One task's page: its ranking with ties, and score against latency and size."""
+def render_task_page(
+    task: str, entries: Sequence[Entry], slugs: dict[str, str], runs: Sequence[RunResults] = ()
+) -> str:
+    """One task's page: what to ship, its teachers and its variants (each ranked within its role), score
+    against latency and size, and every entry by score with its statistical ties."""
     metric = entries[0].primary_metric if entries else "score"
+    teachers, variants = rank_within_roles(entries)
     body = [
         f"<h1>Task {esc(task)}</h1>",
         f'<p class="muted">primary metric <strong>{esc(metric)}</strong> · {len(entries)} entries</p>',
-        task_table(entries, "ranking"),
-        f"<p>{esc(RANKING_RULE)}</p>",
-        figures(task_plots(task, entries)),
     ]
-    nav = [("index.html", "leaderboard"), *[(f"{s}.html", t) for t, s in slugs.items()]]
+    if runs:
+        body.append(f'<div class="cards">{_card(task, runs)}</div>')
+    body += [
+        "<h2>Teachers, ranked by fine-tuned score</h2>",
+        teachers_table(teachers, "teachers"),
+        "<h2>Students and exported variants, ranked by reuse score</h2>",
+        variants_table(variants, "variants"),
+        f"<p>{esc(ROLE_RANKING_RULE)}</p>",
+        "<h2>Score against latency and size</h2>",
+        figures(task_plots(task, entries)),
+        '<details class="more"><summary>Every entry by primary score, with statistical ties (as in '
+        "leaderboard.csv)</summary>",
+        task_table(entries, "ranking"),
+        f"<p>{esc(RANKING_RULE)}</p></details>",
+        glossary_section(),
+    ]
+    nav = [
+        ("index.html", "leaderboard"),
+        *[(f"{s}.html", t) for t, s in slugs.items()],
+        ("#glossary", "glossary"),
+    ]
     return page(f"reusebench leaderboard: {task}", "\n".join(body), nav=nav)
 
 
 #: The files every site has (plus one page per task, :func:`task_slug`), with what each starts with.
-SITE_FILES = {"index.html": PAGE_SIGNATURE, "leaderboard.csv": CSV_SIGNATURE, "leaderboard.md": MARKDOWN_SIGNATURE}
+SITE_FILES = {
+    "index.html": PAGE_SIGNATURE,
+    "leaderboard.csv": CSV_SIGNATURE,
+    "leaderboard.md": MARKDOWN_SIGNATURE,
+}
 
 
 def check_site_out(out_dir: str | Path, tasks: Iterable[str], flag: str = "--out") -> Path:
@@ -194,7 +275,7 @@ def build_site(runs: Sequence[RunResults], out_dir: str | Path, *, db_label: str
         raise ReusebenchError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
     overall = overall_ranking(per_task)
     slugs = {task: task_slug(task) for task in per_task}
-    pages = {task: render_task_page(task, entries, slugs) for task, entries in per_task.items()}
+    pages = {task: render_task_page(task, entries, slugs, runs) for task, entries in per_task.items()}
     csv_text, md_text = render_csv(per_task), render_markdown(per_task, overall)
     index_text = render_index(runs, per_task, overall, slugs, db_label)
     task_pages = {}

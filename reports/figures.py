@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from harness.results import Record, RunResults
 from reports import plots
 from reports.page import figure
+from reports.palette import format_color
 from reports.summary import scorecard_rows
 from reports.text import batch_label, latency_keys
 
@@ -29,6 +30,8 @@ def _point(record: Record, x: float) -> plots.Point:
         group=f"{record.role} · {record.format}",
         y_low=ci.low if ci else None,
         y_high=ci.high if ci else None,
+        format=str(record.format),
+        role=str(record.role),
     )
 
 
@@ -49,8 +52,8 @@ def task_plots(records: Sequence[Record], task: str) -> list[str]:
                 ylabel=metric,
                 front=True,
             ),
-            f"{task}: {metric} (95 % CI) against p50 latency at {batch}; dashed: the Pareto front "
-            "(no other variant is both faster and better).",
+            f"{task}: {metric} (95 % CI) against p50 latency at {batch}; colour: format, shape: role; dashed: "
+            "the Pareto front (no other variant is both faster and better).",
         ),
         figure(
             plots.scatter(
@@ -60,7 +63,8 @@ def task_plots(records: Sequence[Record], task: str) -> list[str]:
                 ylabel=metric,
                 front=True,
             ),
-            f"{task}: {metric} (95 % CI) against size on disk; dashed: the Pareto front.",
+            f"{task}: {metric} (95 % CI) against size on disk; dashed: the Pareto front (no other variant is both "
+            "smaller and better).",
         ),
     ]
 
@@ -80,12 +84,13 @@ def _series(
 
 def training_cost_plot(records: Sequence[Record]) -> str:
     """Wall time of each training, per task and model."""
-    tasks, series = _series(
-        [(r.task, f"{r.model} ({r.role})", float(r.train_wall_s)) for r in records if r.train_wall_s is not None]
-    )
+    trained = [r for r in records if r.train_wall_s is not None]
+    tasks, series = _series([(r.task, f"{r.model} ({r.role})", float(r.train_wall_s or 0.0)) for r in trained])
+    light = {f"{r.model} ({r.role})" for r in trained if r.role == "teacher"}
     return figure(
-        plots.bars(tasks, series, title="Training cost", ylabel="wall time, s"),
-        "Wall time of each training: the teacher's fine-tuning (adaptation) and each student's distillation.",
+        plots.bars(tasks, series, title="Training cost", ylabel="wall time, s", light=light),
+        "Wall time of each training: the teacher's fine-tuning (adaptation, light bars) and each student's "
+        "distillation (solid).",
     )
 
 
@@ -93,6 +98,8 @@ def breakdown_plot(results: RunResults) -> str:
     """Retention of each variant per task, against the 97 % full-credit line."""
     rows = [r for r in scorecard_rows(results) if r.retention is not None]
     tasks, series = _series([(r.task, f"{r.variant} ({r.format})", r.retention) for r in rows])
+    colors = {f"{r.variant} ({r.format})": format_color(r.format) for r in rows}
+    light = {f"{r.variant} ({r.format})" for r in rows if r.role == "teacher"}
     values = [r.retention for r in rows if r.retention is not None]
     y_min = max(0.0, min([*values, 0.9]) - 0.05)
     return figure(
@@ -104,6 +111,9 @@ def breakdown_plot(results: RunResults) -> str:
             reference=0.97,
             reference_label="97 % (full credit)",
             y_min=y_min,
+            colors=colors,
+            light=light,
         ),
-        "Per-task breakdown: each variant's score as a fraction of its teacher's; dashed: the 97 % full-credit line.",
+        "Per-task breakdown: each variant's score as a fraction of its teacher's (colour: format; light: the "
+        "teacher's own exports); dashed: the 97 % full-credit line.",
     )

@@ -8,12 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.results import RunResults
+from reports.cards import recommendation_cards
 from reports.figures import breakdown_plot, latency_key, task_plots, training_cost_plot
-from reports.page import esc, figures, page, table, write_text_atomic
+from reports.glossary import REPORT_TERMS, glossary_section
+from reports.noise import noise_summary
+from reports.page import Cell, esc, figures, page, table, write_text_atomic
 from reports.scorecard import REUSE_SCORE_FORMULA, attach_scorecards
 from reports.summary import teacher_summaries
 from reports.tables import records_section, scorecards_section, teacher_summary_section
-from reports.text import measure_settings
+from reports.text import measure_settings, ran_what
 
 # Public names of this module before its tables and figures moved out.
 __all__ = [
@@ -54,7 +57,18 @@ def _environment_section(results: RunResults) -> str:
         ["git commit", f"{env.get('git_commit') or '?'}{' (dirty)' if env.get('git_dirty') else ''}"],
         ["seed", str(results.config.get("seed", env.get("seed", "?")))],
     ]
-    return table("environment", ["", "value"], rows, filterable=False, sortable=False)
+    cells = [[name, Cell(value, wrap=True)] for name, value in rows]
+    return table("environment", ["", "value"], cells, filterable=False, sortable=False)
+
+
+SECTIONS = [
+    ("#ship", "what to ship"),
+    ("#scorecards-section", "scorecards"),
+    ("#plots", "plots"),
+    ("#records-section", "records"),
+    ("#environment", "environment"),
+    ("#glossary", "glossary"),
+]
 
 
 def render_report(results: RunResults) -> str:
@@ -66,39 +80,45 @@ def render_report(results: RunResults) -> str:
     measure = measure_settings(results)
     body = [
         f"<h1>reusebench report — run <code>{esc(results.run_id)}</code></h1>",
-        f'<p class="muted">suite <strong>{esc(results.suite)}</strong> · created {esc(results.created_at)} · '
+        f'<p class="muted">{ran_what(results.suite)[0]} <strong>{esc(ran_what(results.suite)[1])}</strong> · created {esc(results.created_at)} · '
         f"{len(tasks)} task(s), {len(results.records)} records · run wall time {results.wall_s:.0f} s</p>",
+        '<h2 id="ship">What to ship, per task</h2>',
+        recommendation_cards(results)
+        or '<p class="muted">No records: nothing to recommend.</p>',
         "<h2>How reusable is this model?</h2>",
         teacher_summary_section(teacher_summaries([results])),
-        "<h2>Scorecards</h2>",
+        '<h2 id="scorecards-section">Scorecards</h2>',
         scorecards_section(results),
         f'<p class="formula"><code>{esc(REUSE_SCORE_FORMULA)}</code></p>',
         f"<p>{esc(REUSE_SCORE_WHY)} Retention intervals are the variant's bootstrap CI divided by the teacher's "
         "score; ▼ marks a retention loss beyond that interval. Export parity: change of the task metric after "
         "export and prediction agreement with the PyTorch source (✓ within the suite's tolerance).</p>",
-        "<h2>Plots</h2>",
+        '<h2 id="plots">Plots</h2>',
     ]
     for task in tasks:
         body += [f"<h3>Task {esc(task)}</h3>", figures(task_plots(results.records, task))]
     body += [
         "<h3>Training cost and per-task breakdown</h3>",
         figures([training_cost_plot(results.records), breakdown_plot(results)]),
-        "<h2>Records</h2>",
-        records_section(results.records),
+        '<h2 id="records-section">Records</h2>',
+        records_section(results.records, results=results),
+        noise_summary(results.records),
         '<p class="muted">Latency: isolated process per (model, format), '
         f"{esc(measure.get('warmup', '?'))} warm-up runs, then at least {esc(measure.get('min_iterations', '?'))} "
         f"iterations and {esc(measure.get('min_seconds', '?'))} s on real eval inputs; p50 shown. Score CI: seeded "
         f"percentile bootstrap over eval examples ({esc(results.config.get('bootstrap_resamples', '?'))} resamples)."
         + (
-            " ⚠ marks a latency measured while the machine was busy or too noisy after retries."
+            " ⚠ marks a latency measured while the machine was busy or too noisy after retries; the note beside it "
+            "says why and what to do."
             if noisy
             else ""
         )
         + "</p>",
-        "<h2>Environment</h2>",
+        '<h2 id="environment">Environment</h2>',
         _environment_section(results),
+        glossary_section(REPORT_TERMS),
     ]
-    return page(f"reusebench report {results.run_id}", "\n".join(body))
+    return page(f"reusebench report {results.run_id}", "\n".join(body), nav=SECTIONS)
 
 
 def write_report(results: RunResults, run_dir: str | Path) -> Path:

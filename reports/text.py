@@ -45,3 +45,11 @@ def measure_settings(results: RunResults) -> dict[str, Any]:
     suite = results.config.get("suite")
     measure = suite.get("measure") if isinstance(suite, dict) else None
     return measure if isinstance(measure, dict) else {}
+
+
+def ran_what(suite_label: str) -> tuple[str, str]:
+    """A results file's ``suite`` as a header says it: ``("suite", "quick")``, or ``("tasks", "a.yaml, b")``
+    for a run whose ``--tasks`` replaced the suite's tasks (its label starts with ``tasks: ``)."""
+    if suite_label.startswith("tasks: "):
+        return "tasks", suite_label[len("tasks: "):]
+    return "suite", suite_label

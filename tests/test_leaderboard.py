@@ -11,7 +11,16 @@ from fixture_runs import FIXTURE, rename_model, rename_task, scale_students, var
 
 from harness.cli import main
 from harness.results import RunResults
-from leaderboard.ranking import Entry, latest_entries, overall_ranking, rank_entries
+from leaderboard.ranking import (
+    TEACHERS,
+    VARIANTS,
+    Entry,
+    latest_entries,
+    overall_ranking,
+    rank_entries,
+    rank_within_roles,
+    role_standings,
+)
 from leaderboard.site import build_site, task_slug
 
 STUDENT = "all-MiniLM-L6-v2-layers3"
@@ -19,11 +28,20 @@ XSS = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 
 
-def entry(name: str, score: float, low: float, high: float, task: str = "t", fmt: str = "onnx") -> Entry:
+def entry(
+    name: str,
+    score: float,
+    low: float,
+    high: float,
+    task: str = "t",
+    fmt: str = "onnx",
+    role: str = "student",
+    reuse: float | None = None,
+) -> Entry:
     return Entry(
         task=task,
         model=name,
-        role="student",
+        role=role,
         format=fmt,
         teacher="T",
         run_id="r",
@@ -36,7 +54,7 @@ def entry(name: str, score: float, low: float, high: float, task: str = "t", fmt
         p50_ms=1.0,
         size_mb=1.0,
         retention=None,
-        reuse_score=None,
+        reuse_score=reuse,
     )
 
 
@@ -89,6 +107,37 @@ def test_overall_rank_is_the_mean_task_rank_with_coverage_first():
     per_task["t1"] = rank_entries([entry("a", 0.9, 0.8, 1.0, "t1"), entry("b", 0.9, 0.8, 1.0, "t1")])
     overall = overall_ranking(per_task)
     assert [o.rank for o in overall] == [1, 1] and overall[0].tied_with == ["b (onnx)"]
+
+
+def test_teachers_rank_by_score_and_variants_by_reuse_score():
+    entries = [
+        entry("T1", 0.95, 0.93, 0.97, fmt="pytorch", role="teacher"),
+        entry("T2", 0.80, 0.78, 0.82, fmt="pytorch", role="teacher"),
+        entry("T1", 0.95, 0.93, 0.97, fmt="onnx", role="teacher", reuse=1.7),
+        entry("s", 0.90, 0.88, 0.92, fmt="onnx-int8", reuse=8.1),
+        entry("s", 0.90, 0.88, 0.92, fmt="onnx", reuse=2.0),
+        entry("s2", 0.91, 0.89, 0.93, fmt="onnx", reuse=2.0004),  # equal to 3 decimals: a tie
+        entry("lost", 0.50, 0.45, 0.55, fmt="pytorch", reuse=None),
+    ]
+    teachers, variants = rank_within_roles(entries)
+    assert [(e.name, e.role_rank) for e in teachers] == [("T1 (pytorch)", 1), ("T2 (pytorch)", 2)]
+    assert [(e.name, e.role_rank) for e in variants] == [
+        ("s (onnx-int8)", 1),
+        ("s2 (onnx)", 2),
+        ("s (onnx)", 2),
+        ("T1 (onnx)", 4),
+        ("lost (pytorch)", None),  # no reuse score: listed, not ranked
+    ]
+    assert variants[1].role_tied_with == ["s (onnx)"] and not variants[0].role_tied_with
+    other = [entry("s", 0.9, 0.88, 0.92, "u", "onnx-int8", reuse=1.0), entry("s", 0.9, 0.88, 0.92, "u", reuse=3.0)]
+    rank_within_roles(other)
+    standings = role_standings({"t": entries, "u": other}, VARIANTS)
+    assert [(s.name, s.tasks_covered, s.mean_rank, s.rank) for s in standings[:2]] == [
+        ("s (onnx-int8)", 2, 1.5, 1),  # a tie on coverage and mean rank, listed by the mean reuse score
+        ("s (onnx)", 2, 1.5, 1),
+    ]
+    assert standings[0].tied_with == ["s (onnx)"] and standings[0].mean_value == pytest.approx(4.55)
+    assert [s.name for s in role_standings({"t": entries}, TEACHERS)] == ["T1 (pytorch)", "T2 (pytorch)"]
 
 
 def test_the_latest_run_supersedes_older_entries():
@@ -152,10 +201,15 @@ def test_site_files_exist_with_ranks_ties_and_plots(site):
     index = (out / "index.html").read_text(encoding="utf-8")
     for name in pages:
         assert f'href="{name}"' in index
-    assert "Overall ranking" in index and "How reusable is each model?" in index and "<svg" in index
+    # The index ranks within each role (issue #20): no single ranking where the teacher always comes first.
+    assert "Teachers, ranked by fine-tuned score" in index and "ranked by reuse score" in index
+    assert "What to ship, per task" in index and "How reusable is each model?" in index and "<svg" in index
+    assert index.count("<svg") == 3 and 'id="glossary"' in index  # a Pareto plot per task
     assert 'class="sortable"' in index and 'class="filter"' in index
     task_page = (out / f"{task_slug('tiny-sentiment')}.html").read_text(encoding="utf-8")
     assert task_page.count("<svg") == 2 and "Pareto front" in task_page
+    assert 'id="teachers"' in task_page and 'id="variants"' in task_page and 'id="glossary"' in task_page
+    # every entry by score, with its statistical ties, is still there (as in leaderboard.csv), folded away
     assert ">1=<" in task_page and "≈ " in task_page  # the five entries all overlap: a statistical tie
     md_text = (out / "leaderboard.md").read_text(encoding="utf-8")
     assert "## Overall" in md_text and "## tiny-sentiment" in md_text and "| 1= |" in md_text

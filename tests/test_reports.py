@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import itertools
 import math
+import random
 import re
 import shutil
 
@@ -11,11 +14,18 @@ from fixture_runs import FIXTURE, fixture_dict, rename_model, rename_task, varia
 
 from harness.cli import main
 from harness.results import RunResults, load_results
+from leaderboard.site import build_site
+from leaderboard.tables import TEACHER_TABLE_HEADERS, VARIANT_TABLE_HEADERS
 from reports import plots
 from reports.escape import csv_cell, md
+from reports.glossary import header_help
 from reports.html import render_report, write_report
+from reports.noise import noise_note
+from reports.palette import FORMAT_COLORS, format_color
 from reports.scorecard import build_scorecards, retention_gate
 from reports.summary import scorecard_rows, teacher_summaries
+from reports.svg import Box
+from reports.tables import SCORECARD_HEADERS, TEACHER_HEADERS
 
 TEACHER, STUDENT = "all-MiniLM-L6-v2", "all-MiniLM-L6-v2-layers3"
 XSS = "<script>alert(1)</script>"
@@ -162,3 +172,106 @@ def test_markdown_and_csv_escaping():
 def test_fixture_round_trips(tmp_path):
     path = write_run(tmp_path, fixture_dict())
     assert load_results(path).model_dump() == load_results(FIXTURE).model_dump()
+
+
+# -- layout, plots, palette, glossary and notes (issue #20) ------------------------------------------------
+
+QUICK = FIXTURE.parents[2] / "bench" / "results" / "refactor-check" / "after-final-alone.json"
+QUICK_BUSY = QUICK.with_name("after.json")
+
+
+def _text_problems(canvas) -> list[str]:
+    """Pairs of texts whose boxes overlap, and texts outside the image (the checks of test_browser.py, on
+    the boxes the plot computed)."""
+    frame = Box(0, 0, canvas.width, canvas.height)
+    problems = [f"outside: {t}" for t in canvas.texts if not t.inside(frame)]
+    problems += [f"{a} overlaps {b}" for a, b in itertools.combinations(canvas.texts, 2) if a.overlaps(b)]
+    return problems
+
+
+def _points(records) -> list[plots.Point]:
+    return [
+        plots.Point(f"{r.model} ({r.format})", r.p50(1), r.score, "", r.score_ci.low, r.score_ci.high, r.format, r.role)
+        for r in records
+    ]
+
+
+def test_quick_suite_plot_labels_neither_overlap_nor_leave_the_plot():
+    quick = load_results(QUICK)
+    for task in dict.fromkeys(r.task for r in quick.records):
+        canvas = plots.scatter_canvas(
+            _points([r for r in quick.records if r.task == task]), title=task, xlabel="ms", ylabel="score", front=True
+        )
+        assert _text_problems(canvas) == [], task
+        labels = [t for t in canvas.texts if t.x1 - t.x0 > 100]  # the five full "model (format)" labels
+        assert len(labels) >= 5 + 1  # plus the Pareto front's legend entry
+
+
+def test_a_crowded_plot_numbers_what_it_cannot_label():
+    rng = random.Random(3)
+    points = [
+        plots.Point(f"model-{i}-with-a-long-name (onnx-int8)", rng.uniform(1, 3), y := rng.uniform(0.8, 0.82), "",
+                    y - 0.01, y + 0.01, rng.choice(["pytorch", "onnx", "onnx-int8"]), rng.choice(["teacher", "student"]))
+        for i in range(30)
+    ]
+    canvas = plots.scatter_canvas(points, title="a very long title " * 10, xlabel="x", ylabel="y", front=True)
+    assert _text_problems(canvas) == []
+    svg = canvas.render("crowded")
+    assert "Numbered points:" in svg and "a very long title" in svg and "…" in svg  # the title is shortened
+
+
+def test_bars_and_lines_keep_their_texts_apart():
+    long_names = [f"a-task-with-a-rather-long-name-{i}" for i in range(8)]
+    for svg in (
+        plots.bars(long_names, {"s1": [1.0] * 8, "s2": [2.0] * 8}, title="t", ylabel="y", reference=1.5),
+        plots.lines(long_names, {"a (onnx)": [0.5 + i / 100 for i in range(8)]}, title="t", ylabel="y"),
+    ):
+        assert svg.startswith("<svg") and "…" in svg  # category names shortened to their room, in full in <title>
+        assert "<title>a-task-with-a-rather-long-name-0</title>" in svg
+
+
+def test_one_colour_per_format_on_the_report_and_the_leaderboard(results, tmp_path):
+    report = render_report(results)
+    site = build_site([results], tmp_path / "site")
+    index = site.index.read_text(encoding="utf-8")
+    for fmt in ("pytorch", "onnx", "onnx-int8"):
+        color = FORMAT_COLORS[fmt]
+        assert f'fill="{color}"' in report and f'fill="{color}"' in index, fmt
+    assert len(set(FORMAT_COLORS.values())) == len(FORMAT_COLORS)
+    assert format_color("some-new-format") == format_color("some-new-format")  # stable for unknown formats
+
+
+def test_every_column_is_in_the_glossary_and_every_page_has_it(results, tmp_path):
+    for headers in (SCORECARD_HEADERS, TEACHER_HEADERS, VARIANT_TABLE_HEADERS, TEACHER_TABLE_HEADERS):
+        missing = [h for h in headers if header_help(h) is None and h not in ("task", "run")]
+        assert missing == [], missing
+    assert "confidence interval" in header_help("score [95% CI]")
+    report = render_report(results)
+    site = build_site([results], tmp_path / "site")
+    for text in (report, site.index.read_text(encoding="utf-8"), next(iter(site.task_pages.values())).read_text()):
+        assert 'id="glossary"' in text
+        for term in ("adaptation s", "adaptation PFLOP", "retention", "speedup", "compression", "reuse score",
+                     "p50 ms", "95% CI", "⚠ (noisy latency)"):
+            assert f"<dt>{html.escape(term)}</dt>" in text, term
+
+
+def test_a_noisy_latency_says_why_and_what_to_do():
+    busy = load_results(QUICK_BUSY)
+    blocks = [r.latency(1) for r in busy.records if r.latency(1) and r.latency(1).noisy]
+    assert len(blocks) == 16
+    note = noise_note(blocks[0])
+    assert note is not None and note.busy is not None and "CPU cores" in note.sentence
+    assert "To fix" in note.sentence and "quiet" not in note.short
+    text = render_report(busy)
+    assert text.count('class="note"') >= 16 and "16 of 25 latencies are noisy" in text
+    assert "min_seconds" in text and "taskset" in text
+    assert noise_note(load_results(QUICK).records[0].latency(1)) is None  # a quiet run has no ⚠
+
+
+def test_the_report_leads_with_what_to_ship_and_shows_record_notes(results):
+    text = render_report(results)
+    assert text.index("What to ship, per task") < text.index("Scorecards")
+    assert text.count('<div class="card">') == 1 and "recommended</span>" in text
+    data = variant(lambda d: d["records"][0].update(metric_notes={"f1": "no positive example in the sample"}))
+    text = render_report(RunResults.model_validate(data))
+    assert "f1 is undefined here: no positive example in the sample" in text
