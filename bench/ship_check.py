@@ -20,10 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from test_ship import card_pipeline, pipeline_predictions  # noqa: E402
+
 from harness.cli import main  # noqa: E402
 from harness.results import load_results  # noqa: E402
 from reports.recommend import recommend  # noqa: E402
-from test_ship import card_pipeline, pipeline_predictions  # noqa: E402
 
 
 def _same(got: list, want: list) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 from harness.evaluation import Evaluation, parity
 from harness.export import folder_size_mb
 from harness.options import display_name
+from harness.quantize import INT8_FORMATS, read_quantization
 from harness.results import Format, Record, Role
 from harness.variants import Variant
 
@@ -31,7 +32,7 @@ def build_record(
     if fmt != "pytorch" and reference is not None:
         parity_info = parity(reference, evaluation, unit.kind, suite.export_tolerance)
         lineage.exported_from = f"{variant.name} (pytorch)"
-        if fmt == "onnx-int8":
+        if fmt in INT8_FORMATS:
             lineage.quantized_from = f"{variant.name} (onnx)"
         if not parity_info["passed"]:
             status = "failed"
@@ -40,6 +41,8 @@ def build_record(
                 f"more than the tolerance {suite.export_tolerance}"
             )
     extra: dict[str, Any] = {"eval_s": round(evaluation.eval_s, 3), "load_s": measured.get("load_s")}
+    if evaluation.extra.get("metric_notes"):
+        extra["metric_notes"] = evaluation.extra["metric_notes"]
     if variant.role == "student" and teacher_predictions is not None:
         extra["teacher_agreement"] = unit.kind.agreement(teacher_predictions, evaluation.output.predictions)
     weights = "*.onnx" if fmt.startswith("onnx") else "*.safetensors"
@@ -66,6 +69,7 @@ def build_record(
         status_reason=reason,
         parity=parity_info,
         data=unit.origins,
+        quantization=read_quantization(folder) if fmt in INT8_FORMATS else None,
         **extra,
     )
 

@@ -25,29 +25,28 @@ Every failure is a :class:`ReusebenchError` with one line naming the file and th
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from harness.result_models import LatencyBlock, Record, RunResults, Scorecard
+from harness.value_checks import (  # noqa: F401 - re-exported for the modules that import them from here
+    _BAD_ANYWHERE,
+    _BAD_IN_TEXT,
+    MAX_ANY_INT,
+    MAX_DEPTH,
+    MAX_INT,
+    MAX_NAME,
+    MAX_TEXT,
+    TOLERANCE,
+    _bad_char,
+    check_name,
+    check_run_id,
+    check_text,
+    finite,
+    short,
+)
 from tasks.errors import ReusebenchError
-
-#: Integers beyond this cannot be a measurement (and lose precision as JSON doubles).
-MAX_INT = 2**53
-#: Integers beyond this cannot be stored in a 64-bit database column at all.
-MAX_ANY_INT = 2**63 - 1
-MAX_NAME = 200
-MAX_TEXT = 10_000
-MAX_DEPTH = 64
-#: How far a value may stray from a bound (float round-off of the metric libraries), relative to max(1, |x|).
-TOLERANCE = 1e-6
-
-_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_SURROGATES = "\ud800-\udfff"
-_BAD_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]")
-_BAD_ANYWHERE = re.compile(f"[\x00{_SURROGATES}]")  # cannot be stored (PostgreSQL) or encoded (UTF-8)
-_BAD_IN_NAME = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}\u2028\u2029]")
 
 UNIT = (0.0, 1.0)
 PERCENT = (0.0, 100.0)
@@ -72,69 +71,6 @@ KIND_METRICS: dict[str, tuple[str, ...]] = {
 }
 
 
-def short(value: object) -> str:
-    """``repr`` of a value, cut to 60 characters (control characters come out escaped)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _bad_char(match: re.Match[str]) -> str:
-    return f"U+{ord(match.group()):04X}"
-
-
-def check_text(value: str, where: str, *, limit: int = MAX_TEXT, shown: bool = True) -> None:
-    """Free text (a reason, a path, a CPU name): bounded, no control or bidirectional-text characters. Text
-    no report shows (``shown=False``: the echoed configuration, whose labels may be any language's) only
-    needs to be storable: no NUL, no lone surrogate."""
-    if len(value) > limit:
-        raise ReusebenchError(f"{where}: a string of {len(value)} characters, more than the {limit} allowed")
-    bad = (_BAD_IN_TEXT if shown else _BAD_ANYWHERE).search(value)
-    if bad:
-        raise ReusebenchError(f"{where}: contains control characters ({_bad_char(bad)} in {short(value)})")
-
-
-def check_name(value: object, where: str) -> None:
-    """A name shown in tables (run id, task, model, metric): a non-empty single line of at most
-    :data:`MAX_NAME` characters without control or bidirectional-text characters."""
-    if not isinstance(value, str):
-        raise ReusebenchError(f"{where}: expected a string, got {short(value)}")
-    if not value.strip():
-        raise ReusebenchError(f"{where}: is empty")
-    bad = _BAD_IN_NAME.search(value)
-    if bad:
-        raise ReusebenchError(f"{where}: contains control characters ({_bad_char(bad)} in {short(value)})")
-    if len(value) > MAX_NAME:
-        raise ReusebenchError(f"{where}: longer than {MAX_NAME} characters ({len(value)})")
-
-
-def check_run_id(run_id: str, where: str) -> None:
-    """A run id names a run folder: not empty, no path traversal (``..``), not an absolute path."""
-    if not run_id.strip():
-        raise ReusebenchError(f"{where}: field 'run_id' is empty")
-    check_name(run_id, f"{where}: field 'run_id'")
-    parts = re.split(r"[/\\]", run_id)
-    if ".." in parts or run_id.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", run_id):
-        raise ReusebenchError(f"{where}: field 'run_id' {short(run_id)} would leave its folder (no '..', no absolute path)")
-
-
-def finite(value: object, where: str, *, low: float = -math.inf, high: float = math.inf) -> None:
-    """A number (or None) that is finite, within 2**53 if an integer, and in [low, high] (within
-    :data:`TOLERANCE`)."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ReusebenchError(f"{where}: not a finite number ({short(value)})")
-    if isinstance(value, int) and abs(value) > MAX_INT:  # before float(): a huge int would overflow it
-        raise ReusebenchError(f"{where}: {short(value)} is out of range")
-    if not math.isfinite(value):
-        raise ReusebenchError(f"{where}: not a finite number ({short(value)})")
-    slack = TOLERANCE * max(1.0, abs(value))
-    if value < low - slack:
-        raise ReusebenchError(f"{where}: must be ≥ {low:g}, got {value!r}")
-    if value > high + slack:
-        raise ReusebenchError(f"{where}: must be ≤ {high:g}, got {value!r}")
-
-
 def _path(parent: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"
@@ -149,7 +85,9 @@ def check_values(data: Any, source: str) -> None:
         if depth > MAX_DEPTH:
             raise ReusebenchError(f"{source}: {where}: nested more than {MAX_DEPTH} levels deep")
         label = f"{source}: {where}" if where else source
-        shown = not where.startswith("config")  # the reports show nothing of the config but a few numbers
+        # The reports show nothing of the config but a few numbers, and none of the per-example outputs
+        # (model predictions and eval references may hold any text a data set holds).
+        shown = not (where.startswith(("config", "eval_sets")) or ".predictions[" in where)
         if isinstance(value, str):
             check_text(value, label, shown=shown)
         elif isinstance(value, bool) or value is None:
@@ -273,8 +211,40 @@ def _check_measurements(record: Record, where: str) -> None:
         finite(seeds.std, f"{where}.seed_scores.std", low=0)
 
 
+def _check_paired(record: Record, where: str) -> None:
+    """The paired statistics against the teacher: p-values in [0, 1], counts ≥ 0, intervals in order."""
+    paired = record.paired
+    if record.predictions is not None and record.eval_examples and len(record.predictions) != record.eval_examples:
+        raise ReusebenchError(
+            f"{where}.predictions: {len(record.predictions)} predictions for {record.eval_examples} eval examples"
+        )
+    if paired is None:
+        return
+    where = f"{where}.paired"
+    for field in ("tost_p", "mcnemar_p"):
+        finite(getattr(paired, field), f"{where}.{field}", low=0, high=1)
+    finite(paired.margin, f"{where}.margin", low=0)
+    finite(paired.examples, f"{where}.examples", low=0)
+    finite(paired.difference, f"{where}.difference")
+    for name, count in (paired.flips or {}).items():
+        check_name(name, f"{where}.flips (a key)")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ReusebenchError(f"{where}.flips.{name}: expected a count ≥ 0, got {short(count)}")
+    intervals = [("difference_ci", paired.difference_ci)]
+    intervals += [(f"metrics.{k}.ci", (v or {}).get("ci")) for k, v in (paired.metrics or {}).items()]
+    for field, ci in intervals:
+        if ci is None:
+            continue
+        if not isinstance(ci, list | tuple) or len(ci) != 2:
+            raise ReusebenchError(f"{where}.{field}: expected [low, high], got {short(ci)}")
+        finite(ci[0], f"{where}.{field}[0]")
+        finite(ci[1], f"{where}.{field}[1]")
+        if ci[0] > ci[1]:
+            raise ReusebenchError(f"{where}.{field}: low {ci[0]!r} > high {ci[1]!r}")
+
+
 def check_record(record: Record, where: str) -> None:
-    """One record: its names, its score and interval, its measurements."""
+    """One record: its names, its score and interval, its measurements, its paired statistics."""
     for field in ("task", "model", "kind", "primary_metric"):
         check_name(getattr(record, field), f"{where}.{field}")
     if record.teacher is not None:
@@ -282,6 +252,7 @@ def check_record(record: Record, where: str) -> None:
     _check_metrics(record.kind, record.metrics, where)
     _check_score(record, where)
     _check_measurements(record, where)
+    _check_paired(record, where)
 
 
 def _check_records(records: Iterable[Record], source: str) -> dict[str, tuple[str, str]]:
@@ -382,4 +353,11 @@ def check_results(results: RunResults, source: str) -> RunResults:
     for index, card in enumerate(results.scorecards):
         _check_scorecard(card, f"{source}: scorecards[{index}]")
     _check_baselines(results.baselines, tasks, source)
+    for task, eval_set in results.eval_sets.items():
+        check_name(task, f"{source}: eval_sets (a key)")
+        if len(eval_set.references) not in (0, eval_set.examples):
+            raise ReusebenchError(
+                f"{source}: eval_sets.{task}.references: {len(eval_set.references)} references for "
+                f"{eval_set.examples} examples"
+            )
     return results

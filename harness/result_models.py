@@ -9,8 +9,7 @@ again gives the same JSON: the measurement blocks (:class:`LatencyBlock`, :class
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,36 +22,26 @@ from pydantic import (
     model_validator,
 )
 
+from harness.result_base import KEEP_NAN, GivenKeys, OpenModel, StrEnum, without_unset
+
 SCHEMA_VERSION = 1
 
 
-class _StrEnum(str, Enum):
-    """A str enum that compares, hashes, prints and reprs as its plain value (``enum.StrEnum`` is 3.11+),
-    so that code and messages written for the plain strings read the same."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
-
-    def __repr__(self) -> str:
-        return repr(str(self.value))
-
-
-class Role(_StrEnum):
+class Role(StrEnum):
     """A model's part in a run."""
 
     TEACHER = "teacher"
     STUDENT = "student"
 
 
-class Format(_StrEnum):
+class Format(StrEnum):
     """How a model is stored and run."""
 
     PYTORCH = "pytorch"
     ONNX = "onnx"
     ONNX_INT8 = "onnx-int8"
+    #: static int8 (QDQ, per-channel) calibrated on training examples
+    ONNX_INT8_STATIC = "onnx-int8-static"
 
     @property
     def is_onnx(self) -> bool:
@@ -60,52 +49,7 @@ class Format(_StrEnum):
         return self is not Format.PYTORCH
 
 
-# The custom serializers below would turn NaN and infinities into null in model_dump(mode="json") (where
-# plain fields keep them) unless the model being dumped says "constants": save_results must still refuse
-# them (allow_nan=False), never write null.
-_KEEP_NAN = ConfigDict(ser_json_inf_nan="constants")
-
-
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", **_KEEP_NAN)
-
-
-class _Given(_Open):
-    """A JSON object with typed known keys: it writes back only the keys it was given (or that were set
-    later), so a block read from an older file is written unchanged. Reads like the plain dict it once was
-    (``get``, ``[]``, ``keys``, ``items``), for callers written against that."""
-
-    @model_serializer(mode="wrap")
-    def _given_keys_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        declared = type(self).model_fields
-        return {k: v for k, v in handler(self).items() if k not in declared or k in self.model_fields_set}
-
-    def as_dict(self) -> dict[str, Any]:
-        """The keys it holds (given or set; extras included) with their typed values."""
-        values = {k: getattr(self, k) for k in type(self).model_fields if k in self.model_fields_set}
-        values.update(self.model_extra or {})
-        return values
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """``block.get("p50")``: the value of a key it holds, else ``default``."""
-        return self.as_dict().get(key, default)
-
-    def keys(self) -> list[str]:
-        """The keys it holds."""
-        return list(self.as_dict())
-
-    def items(self) -> list[tuple[str, Any]]:
-        """(key, value) of every key it holds."""
-        return list(self.as_dict().items())
-
-    def __getitem__(self, key: str) -> Any:
-        values = self.as_dict()
-        if key not in values:
-            raise KeyError(key)
-        return values[key]
-
-
-class LatencyBlock(_Given):
+class LatencyBlock(GivenKeys):
     """The latency of one batch size, in ms (``latency_ms.batch_N``): what
     :class:`harness.measure.latency.LatencyStats` writes, plus generation's per-token figures."""
 
@@ -131,7 +75,7 @@ class LatencyBlock(_Given):
     ms_per_token: float | None = None
 
 
-class Parity(_Given):
+class Parity(GivenKeys):
     """An export against the PyTorch model it came from (:func:`harness.evaluation.parity`)."""
 
     max_abs_diff: dict[str, float] | None = None
@@ -141,7 +85,7 @@ class Parity(_Given):
     passed: bool | None = None
 
 
-class TrainCostRecord(_Given):
+class TrainCostRecord(GivenKeys):
     """A record's ``train`` object: :meth:`harness.train.TrainCost.to_dict` as written to JSON."""
 
     wall_s: float | None = None
@@ -162,7 +106,7 @@ class ScoreInterval(BaseModel):
     (``low, high = record.score_ci``). Bounds in the wrong order are kept (so that
     :func:`harness.result_checks.check_results` can name the file); any other shape is a validation error."""
 
-    model_config = ConfigDict(frozen=True, **_KEEP_NAN)
+    model_config = ConfigDict(frozen=True, **KEEP_NAN)
 
     low: float
     high: float
@@ -201,7 +145,7 @@ class ScoreInterval(BaseModel):
         return self.low > value
 
 
-class SeedStats(_Open):
+class SeedStats(OpenModel):
     """A record's score across the run's training seeds (``run --seeds``); CIs stay the main seed's."""
 
     seeds: list[int]
@@ -215,7 +159,36 @@ def batch_key(batch: int | str) -> str:
     return batch if isinstance(batch, str) else f"batch_{batch}"
 
 
-class Lineage(_Open):
+class PairedStats(GivenKeys):
+    """A model against a reference (its teacher in PyTorch) on the same eval examples; the keys of
+    :func:`tasks.metrics.paired.paired_summary`, which documents them."""
+
+    reference: str | None = None
+    metric: str | None = None
+    examples: int | None = None
+    difference: float | None = None
+    difference_ci: list[float] | None = None
+    metrics: dict[str, dict[str, Any]] | None = None
+    mcnemar_p: float | None = None
+    flips: dict[str, int] | None = None
+    margin: float | None = None
+    tost_p: float | None = None
+    equivalence: Literal["equivalent", "not shown", "worse"] | None = None
+    note: str | None = None
+
+
+class EvalSet(OpenModel):
+    """A task's eval split as the run saw it: fingerprint, size, the metric and the references that the
+    records' per-example predictions are scored against."""
+
+    fingerprint: str
+    examples: int
+    metric: str | None = None
+    metric_kwargs: dict[str, Any] = Field(default_factory=dict)
+    references: list[Any] = Field(default_factory=list)
+
+
+class Lineage(OpenModel):
     """Where a model came from."""
 
     distilled_from: str | None = None
@@ -224,7 +197,7 @@ class Lineage(_Open):
     base_model: str | None = None
 
 
-class Record(_Open):
+class Record(OpenModel):
     """One (task, model, format): its score, CI, latency, memory and training cost.
 
     Assignments are validated (``record.seed_scores = {...}`` becomes a :class:`SeedStats`)."""
@@ -241,7 +214,7 @@ class Record(_Open):
     lineage: Lineage = Field(default_factory=Lineage)
     params: int = 0
     size_mb: float = 0.0
-    metrics: dict[str, float] = Field(default_factory=dict)
+    metrics: dict[str, float | None] = Field(default_factory=dict)
     primary_metric: str
     score: float | None = None
     score_ci: ScoreInterval | None = None
@@ -255,6 +228,18 @@ class Record(_Open):
     parity: Parity | None = None
     #: set only when the run repeated training with extra seeds; absent from the JSON otherwise
     seed_scores: SeedStats | None = None
+    #: per-example predictions on the eval split (the kind's own form, in eval order), for paired statistics
+    predictions: list[Any] | None = None
+    #: the fingerprint of the eval split the record was scored on (``RunResults.eval_sets[task]``)
+    eval_fingerprint: str | None = None
+    #: metrics undefined on this sample (``null`` in ``metrics``, or the score): metric -> why
+    metric_notes: dict[str, str] | None = None
+    #: against the teacher in PyTorch on the same examples (absent for the teacher's own PyTorch record)
+    paired: PairedStats | None = None
+    #: the folder holding this (model, format) when the run wrote the record (the stage cache's entry)
+    artifact: str | None = None
+    #: how an int8 format was quantized (method, calibration, nodes kept in fp32)
+    quantization: dict[str, Any] | None = None
 
     # seed_scores was once an extra key set after the record was built: it is written where it was read
     # (among the extra keys), or after the extras present when it was first set, as before.
@@ -275,9 +260,13 @@ class Record(_Open):
         if first:
             self._seed_slot = len(self.model_extra or {})
 
+    _OPTIONAL: ClassVar[frozenset[str]] = frozenset(
+        {"predictions", "eval_fingerprint", "metric_notes", "paired", "artifact", "quantization"}
+    )
+
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
+        data = without_unset(self, handler(self), self._OPTIONAL)
         if "seed_scores" not in data:
             return data
         seeds = data.pop("seed_scores")
@@ -312,7 +301,7 @@ class Record(_Open):
         return self.train.wall_s if self.train else None
 
 
-class Scorecard(_Open):
+class Scorecard(OpenModel):
     """A (task, teacher, student, format): how much of the teacher is kept, at what gain."""
 
     task: str
@@ -324,9 +313,18 @@ class Scorecard(_Open):
     compression: float | None = None
     train_cost_s: float | None = None
     reuse_score: float | None = None
+    #: the TOST verdict against the teacher (``PairedStats.equivalence``) and its p-value
+    equivalence: str | None = None
+    tost_p: float | None = None
+    #: False when the teacher does not beat the task's trivial baseline by more than its CI: no retention
+    retention_reported: bool | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(self, handler(self), frozenset({"equivalence", "tost_p", "retention_reported"}))
 
 
-class RunResults(_Open):
+class RunResults(OpenModel):
     """Everything one run produced."""
 
     schema_version: int = SCHEMA_VERSION
@@ -340,3 +338,15 @@ class RunResults(_Open):
     scorecards: list[Scorecard] = Field(default_factory=list)
     #: per task: what a trivial model scores on the eval split (majority label, copy the input).
     baselines: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: per task: the eval split's fingerprint, size and references (see :class:`EvalSet`)
+    eval_sets: dict[str, EvalSet] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(self, handler(self), frozenset({"eval_sets"}))
+
+    def to_pandas(self) -> Any:
+        """The records as a ``pandas.DataFrame``: one row per record, flat typed columns (:mod:`harness.frames`)."""
+        from harness.frame_rows import to_frame
+
+        return to_frame(self)

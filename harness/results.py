@@ -19,9 +19,11 @@ from pydantic import ValidationError
 
 from harness.result_checks import check_results, check_values
 from harness.result_models import (
+    EvalSet,
     Format,
     LatencyBlock,
     Lineage,
+    PairedStats,
     Parity,
     Record,
     Role,
@@ -40,9 +42,11 @@ SCHEMA_VERSION = 1
 __all__ = [
     "MAX_RESULTS_BYTES",
     "SCHEMA_VERSION",
+    "EvalSet",
     "Format",
     "LatencyBlock",
     "Lineage",
+    "PairedStats",
     "Parity",
     "Record",
     "Role",

@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 import platform
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from harness.executors import get_executor
 from harness.options import RunOptions, check_device
+from harness.per_example import collect_eval_sets
+from harness.progress import RunProgress, StageProgress
 from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
 from harness.train import training_threads
@@ -38,8 +41,9 @@ def resolve_tasks(options: RunOptions) -> list[TaskSpec]:
 
 def run_unit(unit: TaskUnit) -> list[Record]:
     """One (task, teacher) unit: every stage of the task for that teacher and its students
-    (and the extra seeds' repeats). Units are independent of each other; executors run them."""
-    records = unit.run()
+    (and the extra seeds' repeats), each stage logged as it starts (:mod:`harness.progress`). Units are
+    independent of each other; executors run them."""
+    records = unit.run(StageProgress(unit))
     if unit.options.extra_seeds:
         add_seed_statistics(records, unit)
     return records
@@ -75,8 +79,31 @@ def _config(options: RunOptions, units: list[TaskUnit]) -> dict[str, Any]:
     }
 
 
-def run(options: RunOptions, run_dir: Path) -> RunResults:
-    """Run every task of the suite and return the results (the caller writes them)."""
+def check_inputs(options: RunOptions, run_dir: Path | None = None,
+                 environment: dict[str, Any] | None = None) -> list[TaskUnit]:
+    """Every check a run makes before it reads any data, in the order it makes them: the options, the tasks
+    (packaged names or files; kind, metric, loss terms), the teachers, the students and their models'
+    configurations. Returns the (task, teacher) units. ``reusebench validate`` makes exactly these checks."""
+    options.check()
+    return _units(options, run_dir if run_dir is not None else Path("."), environment or {})
+
+
+@dataclass
+class PreparedRun:
+    """A run whose inputs are all checked and whose data is loaded: nothing is written yet (its run folder
+    need not exist); :func:`execute` runs it."""
+
+    options: RunOptions
+    run_dir: Path
+    units: list[TaskUnit]
+    executor: Any
+    results: RunResults
+    start: float = field(default_factory=time.perf_counter)
+
+
+def prepare(options: RunOptions, run_dir: Path) -> PreparedRun:
+    """Check every input of the run and load every task's data, writing nothing (``run_dir`` is only named:
+    the caller creates it once this returns, so a refused run leaves no folder behind)."""
     import torch
 
     from harness.environment import capture_environment
@@ -94,11 +121,11 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
     environment = capture_environment(seed=options.seed, threads=threads)
     environment["measure_threads"] = options.suite.measure.threads
     executor = get_executor(options)
-    units = _units(options, run_dir, environment)
+    units = check_inputs(options, run_dir, environment)
     results = RunResults(
         run_id=run_dir.name,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        suite=options.suite.name,
+        suite=options.label(),
         environment=environment,
         config=_config(options, units),
     )
@@ -108,12 +135,28 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
         baseline = unit.kind.baseline(unit.spec, unit.train_raw, unit.eval_raw)
         if baseline is not None:
             results.baselines[unit.spec.name] = baseline
+    return PreparedRun(options, run_dir, units, executor, results, start)
+
+
+def execute(prepared: PreparedRun) -> RunResults:
+    """Run a prepared run's units and return the results (the caller writes them into ``prepared.run_dir``)."""
+    results, units, run_dir = prepared.results, prepared.units, prepared.run_dir
+    progress = RunProgress(results.suite, units)
     # The command line writes run.log from this line on (with the lines before it): a refused run writes none.
     log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
-    for records in executor.run_units(units, run_unit):
+    progress.header(units)
+    for records in prepared.executor.run_units(units, run_unit):
+        collect_eval_sets(results, records)
         results.records.extend(records)
-    results.wall_s = round(time.perf_counter() - start, 2)
+        progress.unit_done(records[0].task if records else "unit")
+    results.wall_s = round(time.perf_counter() - prepared.start, 2)
     return results
+
+
+def run(options: RunOptions, run_dir: Path) -> RunResults:
+    """Run every task of the suite and return the results (the caller writes them): :func:`prepare`, then
+    :func:`execute`."""
+    return execute(prepare(options, run_dir))
 
 
 def plan(options: RunOptions, run_dir: Path) -> list[dict[str, Any]]:

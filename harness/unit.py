@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.cache import StageCache, fingerprint_rows
-from harness.graph import Graph, Node, plan_graph, run_graph
+from harness.graph import Graph, GraphObserver, Node, plan_graph, run_graph
 from harness.models import load_saved_model, load_tokenizer, resolve_model_source
 from harness.options import RunOptions, display_name
+from harness.per_example import REFERENCES_KEY, attach_paired_stats, eval_set, reference_record
 from harness.preflight import ONNX_FORMATS, check_unit_models
 from harness.results import Record
 from harness.stages import DISTILL, EXPORT, FINETUNE, RECORD
@@ -128,8 +129,8 @@ class TaskUnit:
         wanted = ["pytorch"]
         if "onnx" in formats:
             wanted.append("onnx")
-        if "onnx-int8" in formats and role in self.suite.int8_roles:
-            wanted.append("onnx-int8")
+        if role in self.suite.int8_roles:
+            wanted += [fmt for fmt in ("onnx-int8", "onnx-int8-static") if fmt in formats]
         return wanted
 
     def build_graph(self) -> Graph:
@@ -162,14 +163,35 @@ class TaskUnit:
     def _role(node: Node) -> str:
         return "teacher" if node.stage is FINETUNE else "student"
 
-    def run(self) -> list[Record]:
-        """All stages of this task; returns one record per (model, format)."""
+    def run(self, observer: GraphObserver | None = None) -> list[Record]:
+        """All stages of this task (each shown to ``observer``, e.g. the progress lines); returns one record
+        per (model, format)."""
         if not self.prepared:
             self.prepare_data()
         graph = self.build_graph()
-        run_graph(self, graph, self.cache, self.options.force)
+        run_graph(self, graph, self.cache, self.options.force, observer)
         shutil.rmtree(self.dir / "work", ignore_errors=True)
-        return [node.result.record for node in graph.of_stage(RECORD.name) if node.result is not None]
+        return self._finish_records([node for node in graph.of_stage(RECORD.name) if node.result is not None])
+
+    def _finish_records(self, nodes: list[Node]) -> list[Record]:
+        """Each record with its predictions, eval fingerprint and model folder, and paired statistics
+        against the teacher; the teacher's record carries the eval references out of the unit."""
+        records, references = [], None
+        for node in nodes:
+            outcome, record = node.result, node.result.record
+            if outcome.predictions is not None and record.status == "ok":
+                record.predictions = outcome.predictions
+                record.eval_fingerprint = self.data_fingerprint["eval"]
+                references = references if references is not None else outcome.references
+            folder = RECORD.format_dir(self, node)
+            if folder.exists():
+                record.artifact = str(folder)
+            records.append(record)
+        attach_paired_stats(self, records, references)
+        teacher = reference_record(records)
+        if teacher is not None and references is not None:
+            setattr(teacher, REFERENCES_KEY, eval_set(self, references).model_dump(mode="json"))
+        return records
 
     def plan(self) -> list[dict[str, Any]]:
         """What :meth:`run` would do, node by node (``--dry-run``)."""

@@ -2,15 +2,26 @@
 
 Records are matched by (task, role, format); where a run holds several models in one such slot
 (several students), by model name too, and a single unmatched model on each side is paired with the
-other (a renamed student). For every matched pair:
+other (a renamed student). Two runs that cannot be compared are refused (:class:`ReusebenchError`, exit 2):
+a matched pair whose primary metric differs, or whose eval split differs (by fingerprint, or by size where
+older files have no fingerprint), or two runs that share no record at all.
 
-* **Score** — a *regression* when the candidate's score is lower by more than ``max_score_drop``
-  (absolute, default 0.01) **and** the drop is significant: one run's score lies outside the other's
-  95 % bootstrap CI on the wrong side (candidate CI high < baseline score, or candidate score < baseline
-  CI low; non-overlapping CIs imply both). The CIs come from the same eval examples, so this treats
-  each run's score as fixed against the other's sampling noise, a conservative stand-in for a paired test
-  (per-example predictions are not stored). Without CIs the absolute threshold alone decides, and the
-  verdict says so.
+For every matched pair, each metric judged (the primary metric, and every metric given a tolerance) gets a
+verdict from the **paired** difference ``candidate - baseline`` on the same eval examples, when both records
+kept their per-example predictions and the baseline run its references (:mod:`tasks.metrics.paired`):
+
+* **regression** — the whole paired 95 % interval lies below ``-tolerance``;
+* **improved** — the whole interval lies above ``+tolerance``;
+* **equivalent** — TOST shows the difference within ``±tolerance`` (p < 0.05);
+* **inconclusive** — none of these: the examples are too few (or the change too close to the tolerance)
+  to tell. Not a failure unless ``fail_inconclusive``.
+
+The tolerance of a metric is ``max(absolute, relative × |baseline value|)``; by default ``max_score_drop``
+points (0.01 of a [0, 1] metric, 1.0 of BLEU or chrF), per metric on the command line or in a YAML file.
+Records without per-example predictions (older results) fall back to unpaired 95 % CIs: a regression when
+the drop exceeds the tolerance and one run's score lies outside the other's CI, and the verdict says so.
+McNemar's exact test and the right→wrong / wrong→right flips are reported where examples are right or wrong.
+
 * **Latency** — for every batch size measured in both: a *regression* when the candidate's p50 exceeds
   the baseline's p50 by more than ``max_latency_increase`` (relative, default 0.10) **and** exceeds the
   baseline's p90, i.e. it lies beyond the spread the baseline itself recorded.
@@ -18,8 +29,8 @@ other (a renamed student). For every matched pair:
 * **Missing** — a baseline record with no candidate counterpart is a regression (something stopped
   being produced) unless ``allow_missing``; candidate-only records are listed as new.
 
-Improvements are reported with the mirror rules. Machine differences (CPU, threads) are reported as
-notes, since latencies from different machines are not comparable.
+Machine differences (CPU, threads) are reported as notes, since latencies from different machines are not
+comparable. The Markdown and JUnit renderings live in :mod:`reports.compare_render`.
 """
 
 from __future__ import annotations
@@ -28,13 +39,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.results import Record, RunResults
+from reports.compare_match import match_records
+from reports.compare_scores import MetricVerdict, Tolerance, judge_metric
 from reports.escape import md
-from reports.text import batch_label, batch_order, ci_text, fmt
+from reports.text import batch_label, batch_order
+from tasks.errors import ReusebenchError
 
 DEFAULT_MAX_SCORE_DROP = 0.01
-#: The start of every verdict :func:`render_markdown` writes (``--markdown FILE`` overwrites only such a file).
-MARKDOWN_SIGNATURE = b"## reusebench compare"
 DEFAULT_MAX_LATENCY_INCREASE = 0.10
+
+__all__ = [
+    "DEFAULT_MAX_LATENCY_INCREASE",
+    "DEFAULT_MAX_SCORE_DROP",
+    "MARKDOWN_SIGNATURE",
+    "Comparison",
+    "LatencyDelta",
+    "RowComparison",
+    "Thresholds",
+    "Tolerance",
+    "compare_runs",
+    "render_markdown",
+    "write_junit",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +69,13 @@ class Thresholds:
 
     max_score_drop: float = DEFAULT_MAX_SCORE_DROP
     max_latency_increase: float = DEFAULT_MAX_LATENCY_INCREASE
+    #: per metric key: its own absolute and relative tolerances (see the module docstring)
+    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    fail_inconclusive: bool = False
+
+    def tolerance(self, key: str) -> Tolerance:
+        """The tolerance of metric ``key``: its own, else ``max_score_drop`` points."""
+        return self.tolerances.get(key) or Tolerance.points(self.max_score_drop * 100, key)
 
 
 @dataclass
@@ -71,9 +104,16 @@ class RowComparison:
     candidate: Record | None
     score_delta: float | None = None
     score_significant: bool | None = None
+    metrics: list[MetricVerdict] = field(default_factory=list)
     latency: list[LatencyDelta] = field(default_factory=list)
-    verdict: str = "ok"  # "ok" | "regression" | "improved" | "missing" | "new"
+    #: "ok" | "equivalent" | "inconclusive" | "regression" | "improved" | "missing" | "new"
+    verdict: str = "ok"
     reasons: list[str] = field(default_factory=list)  # Markdown; user strings already escaped
+
+    @property
+    def primary(self) -> MetricVerdict | None:
+        """The verdict of the primary metric, when it was judged."""
+        return self.metrics[0] if self.metrics else None
 
 
 @dataclass
@@ -88,8 +128,10 @@ class Comparison:
 
     @property
     def regressions(self) -> list[RowComparison]:
-        """Rows whose verdict is a regression (including missing records, unless allowed)."""
-        return [r for r in self.rows if r.verdict in ("regression", "missing")]
+        """Rows whose verdict is a regression (including missing records, unless allowed; inconclusive
+        ones too when the thresholds say so)."""
+        failing = {"regression", "missing"} | ({"inconclusive"} if self.thresholds.fail_inconclusive else set())
+        return [r for r in self.rows if r.verdict in failing]
 
     @property
     def regressed(self) -> bool:
@@ -97,74 +139,51 @@ class Comparison:
         return bool(self.regressions)
 
 
-def _score(record: Record) -> float | None:
-    if record.score is not None:
-        return float(record.score)
-    value = record.metrics.get(record.primary_metric)
-    return float(value) if value is not None else None
-
-
-def _match(
-    baseline: Sequence[Record], candidate: Sequence[Record]
-) -> tuple[list[tuple[Record, Record]], list[Record], list[Record]]:
-    pairs: list[tuple[Record, Record]] = []
-    missing: list[Record] = []
-    new: list[Record] = []
-    slots: dict[tuple[str, str, str], tuple[list[Record], list[Record]]] = {}
-    for r in baseline:
-        slots.setdefault((r.task, r.role, r.format), ([], []))[0].append(r)
-    for r in candidate:
-        slots.setdefault((r.task, r.role, r.format), ([], []))[1].append(r)
-    for base, cand in slots.values():
-        cand_left = list(cand)
-        base_left = []
-        for b in base:
-            same = next((c for c in cand_left if c.model == b.model), None)
-            if same is not None:
-                pairs.append((b, same))
-                cand_left.remove(same)
-            else:
-                base_left.append(b)
-        if len(base_left) == 1 and len(cand_left) == 1:
-            pairs.append((base_left[0], cand_left[0]))
-        else:
-            missing += base_left
-            new += cand_left
-    return pairs, missing, new
-
-
-def _compare_score(row: RowComparison, base: Record, cand: Record, thresholds: Thresholds) -> None:
-    b, c = _score(base), _score(cand)
-    if b is None or c is None:
-        return
-    row.score_delta = c - b
-    b_ci, c_ci = base.score_ci, cand.score_ci
-    metric = md(base.primary_metric)
-    if b_ci and c_ci:
-        worse = c_ci.below(b) or c < b_ci.low
-        better = c_ci.above(b) or c > b_ci.high
-        row.score_significant = worse if row.score_delta < 0 else better
-        basis = "outside the 95 % CIs"
-    else:
-        row.score_significant = None
-        worse = better = True
-        basis = "no CI recorded: threshold only"
-    if row.score_delta < -thresholds.max_score_drop and worse:
-        row.verdict = "regression"
-        row.reasons.append(
-            f"{metric} fell {b:.4f} → {c:.4f} ({row.score_delta:+.4f}, more than the allowed "
-            f"{thresholds.max_score_drop:g}; {basis}"
-            + (
-                f": baseline CI{ci_text(b_ci, 4)}, candidate CI{ci_text(c_ci, 4)}"
-                if b_ci and c_ci
-                else ""
+def _refuse_incomparable(pairs: Sequence[tuple[Record, Record]], source: str) -> None:
+    """A pair scored by different metrics or on different eval splits cannot be compared: exit 2."""
+    for base, cand in pairs:
+        where = f"{source}: task {base.task!r}, {base.role} {base.model!r} ({base.format})"
+        if base.primary_metric != cand.primary_metric:
+            raise ReusebenchError(
+                f"{where}: the primary metric changed from {base.primary_metric!r} to {cand.primary_metric!r}; "
+                "scores of different metrics cannot be compared"
             )
-            + ")"
-        )
-    elif row.score_delta > thresholds.max_score_drop and better:
-        row.reasons.append(f"{metric} rose {b:.4f} → {c:.4f} ({row.score_delta:+.4f}, {basis})")
-        if row.verdict == "ok":
-            row.verdict = "improved"
+        if base.eval_fingerprint and cand.eval_fingerprint and base.eval_fingerprint != cand.eval_fingerprint:
+            raise ReusebenchError(
+                f"{where}: the eval split changed (fingerprint {base.eval_fingerprint[:12]} → "
+                f"{cand.eval_fingerprint[:12]}); scores on different examples cannot be compared"
+            )
+        if base.eval_examples and cand.eval_examples and base.eval_examples != cand.eval_examples:
+            raise ReusebenchError(
+                f"{where}: the eval split changed ({base.eval_examples} → {cand.eval_examples} examples); "
+                "scores on different examples cannot be compared"
+            )
+
+
+def _verdict_of(metrics: list[MetricVerdict]) -> tuple[str, bool | None]:
+    verdicts = [m.verdict for m in metrics]
+    for verdict in ("regression", "inconclusive", "improved", "equivalent"):
+        if verdict in verdicts:
+            primary = metrics[0]
+            return verdict, primary.significant
+    return "ok", None
+
+
+def _compare_scores(row: RowComparison, base: Record, cand: Record, runs: tuple[RunResults, RunResults],
+                    thresholds: Thresholds) -> None:
+    keys = [base.primary_metric] + sorted(k for k in thresholds.tolerances if k != base.primary_metric)
+    for key in keys:
+        judged = judge_metric(key, base, cand, runs, thresholds.tolerance(key), primary=key == base.primary_metric)
+        if judged is not None:
+            row.metrics.append(judged)
+            row.reasons.extend(judged.reasons)
+    primary = row.primary
+    if primary is None:
+        return
+    row.score_delta = primary.difference
+    verdict, row.score_significant = _verdict_of(row.metrics)
+    if row.verdict == "ok" or verdict == "regression":
+        row.verdict = verdict
 
 
 def _compare_latency(row: RowComparison, base: Record, cand: Record, thresholds: Thresholds) -> None:
@@ -192,7 +211,7 @@ def _compare_latency(row: RowComparison, base: Record, cand: Record, thresholds:
         row.latency.append(
             LatencyDelta(key, float(b50), float(b90) if b90 else None, float(c50), ratio, limit, verdict)
         )
-    if row.verdict == "ok" and any(d.verdict == "faster" for d in row.latency):
+    if row.verdict in ("ok", "equivalent") and any(d.verdict == "faster" for d in row.latency):
         row.verdict = "improved"
         row.reasons.append(
             "faster: "
@@ -227,10 +246,18 @@ def compare_runs(
     thresholds: Thresholds | None = None,
     *,
     allow_missing: bool = False,
+    source: str = "compare",
 ) -> Comparison:
-    """Compare two runs record by record (see the module docstring for the rules)."""
+    """Compare two runs record by record (see the module docstring for the rules); refuses runs that share
+    no record or whose records were scored differently (:class:`ReusebenchError`)."""
     thresholds = thresholds or Thresholds()
-    pairs, missing, new = _match(baseline.records, candidate.records)
+    pairs, missing, new = match_records(baseline.records, candidate.records)
+    if not pairs:
+        raise ReusebenchError(
+            f"{source}: nothing to compare: the baseline {baseline.run_id!r} and the candidate "
+            f"{candidate.run_id!r} share no record (task, role, format)"
+        )
+    _refuse_incomparable(pairs, source)
     rows: list[RowComparison] = []
     for base, cand in pairs:
         row = RowComparison(base.task, base.role, base.format, base.model, cand.model, base, cand)
@@ -239,7 +266,7 @@ def compare_runs(
         if base.status == "ok" and cand.status != "ok":
             row.verdict = "regression"
             row.reasons.append(f"status ok → {cand.status}: {md(cand.status_reason or 'no reason given')}")
-        _compare_score(row, base, cand, thresholds)
+        _compare_scores(row, base, cand, (baseline, candidate), thresholds)
         _compare_latency(row, base, cand, thresholds)
         rows.append(row)
     for base in missing:
@@ -258,79 +285,5 @@ def compare_runs(
     return Comparison(baseline.run_id, candidate.run_id, thresholds, rows, notes)
 
 
-VERDICT_MARK = {
-    "ok": "ok",
-    "regression": "❌ regression",
-    "missing": "❌ missing",
-    "improved": "✅ improved",
-    "new": "new",
-}
-
-
-def _listed(title: str, rows: Sequence[RowComparison], *, bold: bool) -> list[str]:
-    """A Markdown section listing rows with their reasons; nothing when there are no rows."""
-    if not rows:
-        return []
-    lines = [f"### {title}", ""]
-    for row in rows:
-        where = f"{md(row.task)} · {row.role} {md(row.model)} · {row.format}"
-        lines.append((f"- **{where}**: " if bold else f"- {where}: ") + "; ".join(row.reasons))
-    return [*lines, ""]
-
-
-def _records_table(comparison: Comparison) -> list[str]:
-    """One table row per compared record: scores, Δ, p50 per batch size (base → cand), verdict."""
-    keys = sorted({d.key for r in comparison.rows for d in r.latency}, key=batch_order)
-    header = ["task", "role", "model", "format", "baseline score", "candidate score", "Δ score"]
-    header += [f"p50 ms {batch_label(k)} (base → cand)" for k in keys]
-    header += ["verdict"]
-    lines = ["### Records", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in comparison.rows:
-        base_score = _score(row.baseline) if row.baseline else None
-        cand_score = _score(row.candidate) if row.candidate else None
-        delta = (
-            "–"
-            if row.score_delta is None
-            else f"{row.score_delta:+.4f}" + (" *" if row.score_significant else "")
-        )
-        model = (
-            row.model if row.candidate_model in (None, row.model) else f"{row.model} → {row.candidate_model}"
-        )
-        cells = [md(row.task), row.role, md(model), row.format, fmt(base_score, 4), fmt(cand_score, 4), delta]
-        by_key = {d.key: d for d in row.latency}
-        for key in keys:
-            d = by_key.get(key)
-            cells.append(
-                "–" if d is None else f"{d.baseline_p50:.2f} → {d.candidate_p50:.2f} (×{d.ratio:.2f})"
-            )
-        verdict = VERDICT_MARK.get(row.verdict, row.verdict)
-        cells.append("missing (allowed)" if row.candidate is None and row.verdict == "ok" else verdict)
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def render_markdown(comparison: Comparison) -> str:
-    """The verdict as Markdown, fit for a CI job summary or a pull-request comment."""
-    t = comparison.thresholds
-    regressions = comparison.regressions
-    head = (
-        f"## reusebench compare: ❌ {len(regressions)} regression(s)"
-        if regressions
-        else "## reusebench compare: ✅ no regression"
-    )
-    lines = [
-        head,
-        "",
-        f"Baseline **{md(comparison.baseline_id)}** → candidate **{md(comparison.candidate_id)}**. "
-        f"Thresholds: score drop > {t.max_score_drop:g} (absolute) and significant (outside the 95 % CIs); "
-        f"p50 latency > baseline p50 × {1 + t.max_latency_increase:g} and > baseline p90.",
-        "",
-    ]
-    lines += _listed("Regressions", regressions, bold=True)
-    others = [r for r in comparison.rows if r.reasons and r.verdict not in ("regression", "missing")]
-    lines += _listed("Other changes", others, bold=False)
-    lines += _records_table(comparison)
-    lines += ["", "`*` significant: outside the 95 % CIs."]
-    if comparison.notes:
-        lines += ["", "### Notes", ""] + [f"- {n}" for n in comparison.notes]
-    return "\n".join(lines) + "\n"
+# The renderings, importable from here as before.
+from reports.compare_render import MARKDOWN_SIGNATURE, render_markdown, write_junit  # noqa: E402

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from harness.results import Record, RunResults
 from reports.escape import md, md_code
+from reports.notes import record_notes, task_notes
+from reports.recommend import recommendations
 from reports.scorecard import REUSE_SCORE_FORMULA
-from reports.text import MISSING, batch_label, ci_text, fmt, latency_keys, measure_settings
+from reports.text import MISSING, batch_label, ci_text, fmt, latency_keys, measure_settings, ran_what
 
 #: The start of every ``scorecard.md``: an existing file without it is not overwritten by ``report``.
 SCORECARD_SIGNATURE = b"# reusebench scorecard"
@@ -45,17 +47,36 @@ def records_table(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
+def _paired_cell(record: Record | None) -> str:
+    """The paired difference against the teacher, its CI, flips and TOST verdict."""
+    paired = record.paired if record else None
+    if paired is None or paired.difference is None:
+        return MISSING
+    text = f"{paired.difference:+.4f}"
+    if paired.difference_ci:
+        text += f" [{paired.difference_ci[0]:+.4f}, {paired.difference_ci[1]:+.4f}]"
+    if paired.flips:
+        text += f"; {paired.flips.get('right_to_wrong', 0)}↓ {paired.flips.get('wrong_to_right', 0)}↑"
+    if paired.equivalence:
+        text += f"; {paired.equivalence}" + (f" (TOST p {paired.tost_p:.3g})" if paired.tost_p is not None else "")
+    return text
+
+
 def scorecards_table(results: RunResults) -> str:
     """One row per scorecard."""
-    header = ["task", "teacher", "variant", "format", "retention", "speedup b1", "compression", "train s", "reuse score"]
+    header = ["task", "teacher", "variant", "format", "retention", "Δ vs teacher [paired 95% CI]; flips; TOST",
+              "speedup b1", "compression", "train s", "reuse score"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    by_key = {(r.task, r.model, r.format): r for r in results.records}
     for c in results.scorecards:
+        withheld = c.retention is None and c.retention_reported is False
         row = [
             md(c.task),
             md(c.teacher),
             md(c.student),
-            md(c.format),
-            fmt(c.retention, 3),
+            md(c.format) + _isa_mark(results, c.format),
+            "withheld (teacher ≈ baseline)" if withheld else fmt(c.retention, 3),
+            _paired_cell(by_key.get((c.task, c.student, c.format))),
             fmt(c.speedup, 2, "×"),
             fmt(c.compression, 2, "×"),
             fmt(c.train_cost_s, 1),
@@ -65,25 +86,63 @@ def scorecards_table(results: RunResults) -> str:
     return "\n".join(lines)
 
 
+def sentence_md(sentence: str) -> str:
+    """A recommendation's sentence in Markdown: the `quoted` names (model and format) as code spans, the rest
+    escaped (both hold user strings)."""
+    def plain(text: str) -> str:  # md() trims; the spaces around a code span stay
+        return (" " if text[:1].isspace() else "") + md(text) + (" " if text[-1:].isspace() else "")
+
+    parts = sentence.split("`")
+    return "".join(md_code(part) if i % 2 else plain(part) for i, part in enumerate(parts) if part)
+
+
+def _isa_mark(results: RunResults, fmt_name: str) -> str:
+    """int8 accuracy and speed depend on the CPU: int8 formats carry the instruction sets they ran on."""
+    if "int8" not in fmt_name:
+        return ""
+    return f" ({md(results.environment.get('isa_summary') or 'CPU unknown')})"
+
+
+def _notes_section(results: RunResults) -> list[str]:
+    lines = []
+    for task in dict.fromkeys(r.task for r in results.records):
+        lines += [f"- **{md(task)}**: {md(note)}" for note in task_notes(results, task)]
+    for record in results.records:
+        lines += [
+            f"- {md(record.task)} · {md(record.model)} ({md(record.format)}): {md(note)}"
+            for note in record_notes(results, record)
+        ]
+    return ["## Cautions", "", *lines, ""] if lines else []
+
+
 def render_scorecard_md(results: RunResults) -> str:
     """The whole ``scorecard.md``."""
     env = results.environment
     measure = measure_settings(results)
     noisy = any(r.noisy for r in results.records)
     parts = [
-        f"# reusebench scorecard — run {md_code(results.run_id)} (suite {md_code(results.suite)})",
+        f"# reusebench scorecard — run {md_code(results.run_id)} ({ran_what(results.suite)[0]} "
+        f"{md_code(ran_what(results.suite)[1])})",
         "",
         f"{md(env.get('cpu', '?'))} ({md(env.get('isa_summary', ''))}), {md(env.get('threads', '?'))} threads for "
         f"training, {md(measure.get('threads', '?'))} for latency; torch {md(env.get('torch', '?'))}, onnxruntime "
         f"{md(env.get('onnxruntime', '?'))}; seed {md(results.config.get('seed'))}; run wall time "
         f"{results.wall_s:.0f} s.",
         "",
+        "## What to ship",
+        "",
+        *[f"- {sentence_md(r.sentence)}" for r in recommendations(results)],
+        "",
+        *_notes_section(results),
         "## Scorecards",
         "",
         scorecards_table(results),
         "",
         f"`{REUSE_SCORE_FORMULA}`. Retention = variant score / teacher PyTorch score on the same eval split; "
-        "speedup = teacher PyTorch p50 / variant p50 at batch 1; compression = teacher size / variant size.",
+        "speedup = teacher PyTorch p50 / variant p50 at batch 1; compression = teacher size / variant size. "
+        "Δ vs teacher: the variant's score minus the teacher's on the same examples, with a paired bootstrap "
+        "interval; flips: examples right→wrong (↓) and wrong→right (↑); TOST: equivalence within the suite's "
+        "margin (`equivalence_margin` points).",
         "",
         "## Records",
         "",

@@ -7,10 +7,18 @@ of that task (students in every format, the teacher's own exports) gets a scorec
 * ``speedup``     = teacher PyTorch p50 latency / variant p50 latency, at batch 1;
 * ``compression`` = teacher size on disk / variant size on disk;
 * ``train_cost_s``= wall time of the training that produced the variant (fine-tuning or distillation);
-* ``reuse_score`` = ``sqrt(speedup * compression) * gate(retention)``, where ``gate`` is 1 at or
+* ``reuse_score`` = ``sqrt(speedup * compression) * gate(retention, equivalence)``, where ``gate`` is 1 at or
   above 97 % retention (DistilBERT's published retention), falls linearly to 0 at 90 %, and is 0 for
   failed exports. The geometric mean rewards speed and size equally; the gate makes a fast student
   that lost the task worth nothing, in the spirit of MLPerf's "≥ 99 % of the reference" rule.
+  The paired equivalence test against the teacher (TOST at the suite's ``equivalence_margin``, see
+  :mod:`tasks.metrics.paired`) refines the ratio: a variant shown *equivalent* gets full credit whatever the
+  ratio (its loss is within the margin), one shown *worse* than the margin gets half the ratio's credit
+  (a significant loss the ratio alone may not show), and *not shown* leaves the ratio's gate as it is.
+
+Retention (and with it the reuse score) is withheld when the teacher does not beat the task's trivial
+baseline (majority label, copy the input) by more than its CI: keeping 100 % of a teacher that learnt
+nothing is no achievement (``retention_reported: false`` on the scorecard).
 """
 
 from __future__ import annotations
@@ -24,16 +32,25 @@ FULL_CREDIT_RETENTION = 0.97
 ZERO_CREDIT_RETENTION = 0.90
 SPEED_BATCH = 1
 
+#: The share of the ratio's credit left to a variant the paired test shows worse than the margin.
+WORSE_CREDIT = 0.5
+
 REUSE_SCORE_FORMULA = (
     "reuse_score = sqrt(speedup x compression) x gate(retention); gate = 1 at retention >= 0.97, "
-    "linear down to 0 at retention <= 0.90, and 0 for failed exports"
+    "linear down to 0 at retention <= 0.90, and 0 for failed exports; 1 when the paired test (TOST) shows the "
+    "variant equivalent to the teacher, half the ratio's gate when it shows it worse than the margin; "
+    "withheld when the teacher does not beat the trivial baseline by more than its CI"
 )
 
 
-def retention_gate(retention: float) -> float:
-    """1 at or above full-credit retention, 0 at or below zero-credit, linear in between."""
+def retention_gate(retention: float, equivalence: str | None = None) -> float:
+    """1 at or above full-credit retention, 0 at or below zero-credit, linear in between; refined by the
+    paired equivalence verdict (see the module docstring)."""
+    if equivalence == "equivalent":
+        return 1.0
     span = FULL_CREDIT_RETENTION - ZERO_CREDIT_RETENTION
-    return min(1.0, max(0.0, (retention - ZERO_CREDIT_RETENTION) / span))
+    gate = min(1.0, max(0.0, (retention - ZERO_CREDIT_RETENTION) / span))
+    return gate * WORSE_CREDIT if equivalence == "worse" else gate
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -42,13 +59,25 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
-def reuse_score(retention: float | None, speedup: float | None, compression: float | None, ok: bool) -> float | None:
+def reuse_score(
+    retention: float | None, speedup: float | None, compression: float | None, ok: bool, equivalence: str | None = None
+) -> float | None:
     """The documented reuse score (see module docstring)."""
     if retention is None or speedup is None or compression is None:
         return None
     if not ok:
         return 0.0
-    return math.sqrt(speedup * compression) * retention_gate(retention)
+    return math.sqrt(speedup * compression) * retention_gate(retention, equivalence)
+
+
+def teacher_beats_baseline(reference: Record, baselines: dict[str, dict] | None) -> bool:
+    """Whether the teacher's whole CI lies above its task's trivial baseline (True when there is none)."""
+    baseline = (baselines or {}).get(reference.task) or {}
+    value = baseline.get("score")
+    if not isinstance(value, int | float) or isinstance(value, bool) or reference.score is None:
+        return True
+    low = reference.score_ci.low if reference.score_ci else reference.score
+    return low > value
 
 
 def descends_from(record: Record, teacher: Record) -> bool:
@@ -68,14 +97,17 @@ def training_of(records: Sequence[Record], record: Record) -> Record | None:
     return next((r for r in records if r.task == record.task and r.model == record.model and r.train), None)
 
 
-def build_scorecards(records: list[Record]) -> list[Scorecard]:
-    """One scorecard per non-reference record, against its task's teacher in PyTorch."""
+def build_scorecards(records: list[Record], baselines: dict[str, dict] | None = None) -> list[Scorecard]:
+    """One scorecard per non-reference record, against its task's teacher in PyTorch (``baselines``: the
+    run's trivial baselines per task, which withhold retention from a teacher that does not beat them)."""
     cards: list[Scorecard] = []
     for reference in (r for r in records if r.role == "teacher" and r.format == "pytorch" and r.status == "ok"):
+        reported = teacher_beats_baseline(reference, baselines)
         for record in records:
             if record.task != reference.task or record is reference or not descends_from(record, reference):
                 continue
-            retention = _ratio(record.score, reference.score) if record.score is not None else None
+            retention = _ratio(record.score, reference.score) if record.score is not None and reported else None
+            equivalence = record.paired.equivalence if record.paired else None
             speedup = _ratio(reference.p50(SPEED_BATCH), record.p50(SPEED_BATCH))
             compression = _ratio(reference.size_mb, record.size_mb)
             source = training_of(records, record)
@@ -91,7 +123,10 @@ def build_scorecards(records: list[Record]) -> list[Scorecard]:
                     speedup=_round(speedup),
                     compression=_round(compression),
                     train_cost_s=_round(train_cost),
-                    reuse_score=_round(reuse_score(retention, speedup, compression, record.status == "ok")),
+                    reuse_score=_round(reuse_score(retention, speedup, compression, record.status == "ok", equivalence)),
+                    equivalence=equivalence,
+                    tost_p=record.paired.tost_p if record.paired else None,
+                    retention_reported=reported,
                     status=record.status,
                     score=record.score,
                     teacher_score=reference.score,
@@ -106,5 +141,5 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 
 def attach_scorecards(results: RunResults) -> RunResults:
     """Compute the scorecards of a run and store them on it."""
-    results.scorecards = build_scorecards(results.records)
+    results.scorecards = build_scorecards(results.records, results.baselines)
     return results

@@ -12,7 +12,8 @@ the variant's whole CI.
 apart rather than folded into one number:
 
 * **adapts** — its fine-tuned score per task (with CI) and what the fine-tuning cost;
-* **compresses** — per task, its best derived variant (the student scorecard with the highest reuse score),
+* **compresses** — per task, its best derived variant (the scorecard, of a student or of the teacher's own
+  exports, with the highest reuse score),
   with retention, speedup and compression; summarised as the mean best reuse score over tasks and the
   number of tasks whose best variant keeps at least 97 % of the teacher's score (full credit of the reuse
   score's retention gate).
@@ -95,7 +96,7 @@ def _ci(record: Record | None) -> tuple[float, float] | None:
 
 
 def _cards(results: RunResults) -> list[Scorecard]:
-    return list(results.scorecards) if results.scorecards else build_scorecards(results.records)
+    return list(results.scorecards) if results.scorecards else build_scorecards(results.records, results.baselines)
 
 
 def scorecard_rows(results: RunResults) -> list[ScorecardRow]:
@@ -150,9 +151,9 @@ def _task_reuse(results: RunResults, task: str, teacher: str) -> TaskReuse:
         ),
         None,
     )
-    students = [
-        c for c in scorecard_rows(results) if c.task == task and c.teacher == teacher and c.role == "student"
-    ]
+    # Every derived variant competes, the teacher's own exports too: a student that lost the task
+    # (reuse score 0) is not the best variant when the teacher's ONNX export keeps it and runs faster.
+    students = [c for c in scorecard_rows(results) if c.task == task and c.teacher == teacher]
     best = max(
         students,
         key=lambda c: (c.reuse_score if c.reuse_score is not None else -1.0, c.retention or 0.0),

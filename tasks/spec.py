@@ -31,9 +31,14 @@ from pydantic_core import PydanticCustomError
 from tasks.errors import ConfigError, did_you_mean
 from tasks.fieldtypes import Float, Int, Text, format_validation_error, no_control_characters, no_repeats
 from tasks.labels import check_label_names
+from tasks.suite_settings import MAX_BATCH, Int8Config, MeasureConfig  # noqa: F401 - re-exported: callers import them from here
 from tasks.yamlfile import MAX_YAML_VALUES, load_yaml  # noqa: F401 - re-exported: callers import them from here
 
-FORMATS = ("pytorch", "onnx", "onnx-int8")
+#: What a suite without ``formats`` runs. Static int8 is opt-in: its calibration costs seconds per model.
+DEFAULT_FORMATS = ("pytorch", "onnx", "onnx-int8")
+#: Every format a suite may list (harness/backends.py registers a loader for each).
+FORMATS = (*DEFAULT_FORMATS, "onnx-int8-static")
+FormatName = Literal["pytorch", "onnx", "onnx-int8", "onnx-int8-static"]
 # Names become directory names: keep them to a safe alphabet so they cannot escape a run directory.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
@@ -47,7 +52,6 @@ COLUMN_ROLES = {
 }
 #: Upper bounds: far above any real recipe, low enough that nothing overflows or runs for ever.
 MAX_EPOCHS = 1000
-MAX_BATCH = 65_536
 MAX_EXAMPLES = 10_000_000
 
 
@@ -228,22 +232,6 @@ class TaskSpec(_Strict):
         return value
 
 
-class MeasureConfig(_Strict):
-    """How latency is measured (see README, "Measurements")."""
-
-    batch_sizes: list[Annotated[Int, Field(gt=0, le=MAX_BATCH)]] = Field(default_factory=lambda: [1, 32], min_length=1)
-    warmup: Int = Field(5, ge=0, le=100_000)
-    min_iterations: Int = Field(20, gt=0, le=1_000_000)
-    min_seconds: Float = Field(1.0, gt=0, le=3600)
-    threads: Int = Field(1, gt=0, le=1024)
-    seq_len: Int | None = Field(None, gt=0, le=4096, description="pad inputs to this length; default: real lengths")
-
-    @field_validator("batch_sizes")
-    @classmethod
-    def _distinct_batch_sizes(cls, value: list[int]) -> list[int]:
-        return no_repeats(value, "a batch size")  # type: ignore[return-value]
-
-
 class SuiteSpec(_Strict):
     """A run plan: tasks x teachers x students x formats (every combination is run)."""
 
@@ -254,10 +242,15 @@ class SuiteSpec(_Strict):
     #: several teachers (a matrix); each is fine-tuned on every task and distilled into every student.
     teachers: list[Text] | None = Field(None, min_length=1, max_length=100)
     students: list[Text] = Field(default_factory=lambda: ["layers=3"], max_length=100)
-    formats: list[Literal["pytorch", "onnx", "onnx-int8"]] = Field(default_factory=lambda: list(FORMATS), min_length=1)
+    formats: list[FormatName] = Field(default_factory=lambda: list(DEFAULT_FORMATS), min_length=1)
     int8_roles: list[Literal["teacher", "student"]] = Field(default_factory=lambda: ["student"])
+    int8: Int8Config = Field(default_factory=Int8Config)
     measure: MeasureConfig = Field(default_factory=MeasureConfig)
     export_tolerance: Float = Field(0.01, ge=0, description="largest metric drop allowed for an export")
+    equivalence_margin: Float = Field(
+        1.0, gt=0, le=100,
+        description="TOST margin, in points of the primary metric (0.01 for [0, 1] metrics, 1.0 for BLEU and chrF)",
+    )
 
     @field_validator("name")
     @classmethod

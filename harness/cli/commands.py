@@ -16,11 +16,18 @@ def cmd_cache(args: argparse.Namespace) -> int:
     cache = StageCache(args.cache_dir)
     state = cache.check_root()  # a folder that is not a reusebench cache: exit 2, nothing touched
     if args.action == "clean":
+        from harness.cli.ship_command import confirm_clean
+
+        if not confirm_clean(cache, args):  # entries stored runs still use: asked first (or --yes)
+            print(f"{cache.root}: nothing removed")
+            return EXIT_OK
         removed = cache.clean(args.older_than)
         print(f"{cache.root}: removed {removed} entries; {cache.size_bytes() / 1e6:.1f} MB left")
         return EXIT_OK
     if args.older_than is not None:
         raise ReusebenchError(f"--older-than {args.older_than:g}: applies to 'cache clean' only")
+    if args.yes or args.db is not None:
+        raise ReusebenchError(f"{'--yes' if args.yes else '--db'}: applies to 'cache clean' only")
     rows = cache.summary()
     note = {"missing": " (no cache yet)", "empty": " (empty)",
             "legacy": " (made before the cache marker: marked on the next run or clean)"}.get(state, "")
@@ -45,16 +52,27 @@ def cmd_tasks(_: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from tasks.registry import check_definition_file
-    from tasks.spec import is_suite, load_yaml, parse_suite, parse_task
+    """``reusebench validate NAME_OR_FILE``: the checks ``run`` makes before it reads any data, with its messages.
 
-    data = load_yaml(check_definition_file(args.file))
-    if is_suite(data):
-        suite = parse_suite(data, args.file)
-        print(f"{args.file}: valid suite {suite.name!r} ({len(suite.tasks)} tasks)")
+    A name or file is resolved as ``run --tasks`` / ``--suite`` resolve theirs (:func:`tasks.registry.get_definition`:
+    packaged names as well as files); a task is checked by the shared loader (kind, metric, loss terms,
+    generator); a suite also has its tasks, teachers, students and their models checked as a run of it would
+    (:func:`harness.runner.check_inputs`)."""
+    from tasks.registry import get_definition
+    from tasks.spec import SuiteSpec
+
+    definition = get_definition(args.file)
+    if isinstance(definition, SuiteSpec):
+        from harness.options import RunOptions
+        from harness.runner import check_inputs
+
+        units = check_inputs(RunOptions(suite=definition))
+        teachers = definition.teacher_names()
+        print(f"{args.file}: valid suite {definition.name!r} ({len(definition.tasks)} tasks × {len(teachers)} "
+              f"teacher(s) = {len(units)} units; students: {', '.join(definition.students) or 'none'}; "
+              f"formats: {', '.join(definition.formats)})")
     else:
-        task = parse_task(data, args.file)
-        print(f"{args.file}: valid task {task.name!r} (kind {task.kind})")
+        print(f"{args.file}: valid task {definition.name!r} (kind {definition.kind})")
     return EXIT_OK
 
 
@@ -109,23 +127,33 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.safe_files import check_output_file, write_text_atomic
-    from reports.compare import MARKDOWN_SIGNATURE, Thresholds, compare_runs, render_markdown
+    from reports.compare import MARKDOWN_SIGNATURE, Thresholds, compare_runs, render_markdown, write_junit
+    from reports.compare_config import load_tolerances, parse_tolerance
+    from reports.compare_render import JUNIT_SIGNATURE
     from reports.inputs import load_run
 
+    tolerances = load_tolerances(args.tolerances) if args.tolerances else {}
+    tolerances.update(parse_tolerance(text) for text in args.tolerance)
     baseline, candidate = load_run(args.baseline), load_run(args.candidate)
     if not baseline.records:
         raise ReusebenchError(f"{args.baseline}: the baseline has no records to compare")
-    target = None
+    targets = {}
     if args.markdown is not None:
-        target = check_output_file(args.markdown, "--markdown", signature=MARKDOWN_SIGNATURE)
-    thresholds = Thresholds(args.max_score_drop, args.max_latency_increase)
-    comparison = compare_runs(baseline, candidate, thresholds, allow_missing=args.allow_missing)
+        targets["--markdown"] = check_output_file(args.markdown, "--markdown", signature=MARKDOWN_SIGNATURE)
+    if args.junit is not None:
+        targets["--junit"] = check_output_file(args.junit, "--junit", signature=JUNIT_SIGNATURE)
+    thresholds = Thresholds(args.max_score_drop, args.max_latency_increase, tolerances, args.fail_inconclusive)
+    comparison = compare_runs(
+        baseline, candidate, thresholds, allow_missing=args.allow_missing,
+        source=f"compare {args.baseline} {args.candidate}",
+    )
     markdown = render_markdown(comparison)
-    if target is not None:
+    outputs = {"--markdown": markdown, "--junit": write_junit(comparison) if "--junit" in targets else ""}
+    for flag, target in targets.items():
         try:
-            write_text_atomic(target, markdown)
+            write_text_atomic(target, outputs[flag])
         except OSError as exc:
-            raise ReusebenchError(f"--markdown {target}: cannot write: {exc.strerror or exc}") from None
+            raise ReusebenchError(f"{flag} {target}: cannot write: {exc.strerror or exc}") from None
     print(markdown)
     return EXIT_FAILURE if comparison.regressed else EXIT_OK
 
@@ -148,3 +176,10 @@ def cmd_history(args: argparse.Namespace) -> int:
             raise ReusebenchError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
         print(f"history: {out}")
     return EXIT_OK
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    """``reusebench ship RUN_DIR``: a run's chosen model as a Hugging Face folder (:mod:`harness.cli.ship_command`)."""
+    from harness.cli.ship_command import cmd_ship as ship
+
+    return ship(args)

@@ -31,6 +31,8 @@ class Outcome:
 
     record: Record
     predictions: list[Any] | None = None
+    #: what the predictions are scored against (the same for every record of a unit)
+    references: list[Any] | None = None
 
 
 def evaluate(unit: Any, folder: Path, fmt: str) -> Evaluation:
@@ -106,11 +108,12 @@ class RecordStage(StageBase):
             "seed": unit.options.seed,
             "device": unit.options.device,
             "primary_metric": unit.spec.primary_metric,
+            "outputs": "per-example",  # entries written before records kept their predictions lack references
         }
 
     def load(self, unit: Any, node: Node, entry: CacheEntry) -> Outcome:
         record = Record.model_validate({**entry.metadata["record"], "cached": True})
-        return Outcome(record, entry.metadata["predictions"])
+        return Outcome(record, entry.metadata["predictions"], entry.metadata.get("references"))
 
     def _reference(self, unit: Any, node: Node, variant: Variant) -> Evaluation:
         """The PyTorch evaluation of ``variant`` (evaluated now when its own record came from the cache)."""
@@ -144,7 +147,8 @@ class RecordStage(StageBase):
         record = build_record(unit, variant, fmt, model_dir, evaluation, reference, teacher_predictions, measured)
         meta["record"] = record.model_dump(mode="json")
         meta["predictions"] = evaluation.output.predictions
-        return Outcome(record, evaluation.output.predictions)
+        meta["references"] = evaluation.output.references
+        return Outcome(record, evaluation.output.predictions, evaluation.output.references)
 
     def estimate_s(self, unit: Any, node: Node) -> float:
         return ESTIMATE_SECONDS_PER_RECORD

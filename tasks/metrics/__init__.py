@@ -31,6 +31,7 @@ __all__ = [
     "metric_names",
     "register_metric",
     "resample_indices",
+    "undefined_metrics",
     "unregister_metric",
 ]
 
@@ -94,3 +95,22 @@ def compute(
 ) -> dict[str, float]:
     """Scores of metric `name`, computed directly (same values as `get_metric(name).compute(...)`)."""
     return _lookup(name)[1](predictions, references, **kwargs)
+
+
+def undefined_metrics(name: str, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, str]:
+    """The keys of metric ``name`` that are undefined on this sample, with why (the libraries would return
+    NaN, or a 0.0 that reads as a real score): correlations over fewer than two examples or constant values."""
+    if name != "regression" or not len(predictions):
+        return {}
+    import numpy as np
+
+    preds, refs = np.asarray(predictions, dtype=float), np.asarray(references, dtype=float)
+    if len(preds) < 2:
+        reason = f"a correlation needs at least 2 examples; the eval split has {len(preds)}"
+    elif np.ptp(preds) == 0:
+        reason = "the predictions are all the same value, so a correlation is undefined"
+    elif np.ptp(refs) == 0:
+        reason = "the references are all the same value, so a correlation is undefined"
+    else:
+        return {}
+    return {"pearson": reason, "spearman": reason}

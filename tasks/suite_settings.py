@@ -1,0 +1,58 @@
+"""The run settings of a suite: how latency is measured (``measure:``) and how int8 is made (``int8:``)."""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from tasks.errors import did_you_mean
+from tasks.fieldtypes import Float, Int, no_repeats
+
+MAX_BATCH = 65_536
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class MeasureConfig(_Strict):
+    """How latency is measured (see README, "Measurements")."""
+
+    batch_sizes: list[Annotated[Int, Field(gt=0, le=MAX_BATCH)]] = Field(default_factory=lambda: [1, 32], min_length=1)
+    warmup: Int = Field(5, ge=0, le=100_000)
+    min_iterations: Int = Field(20, gt=0, le=1_000_000)
+    min_seconds: Float = Field(1.0, gt=0, le=3600)
+    threads: Int = Field(1, gt=0, le=1024)
+    seq_len: Int | None = Field(None, gt=0, le=4096, description="pad inputs to this length; default: real lengths")
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _distinct_batch_sizes(cls, value: list[int]) -> list[int]:
+        return no_repeats(value, "a batch size")  # type: ignore[return-value]
+
+
+class Int8Config(_Strict):
+    """How ``onnx-int8`` (dynamic) and ``onnx-int8-static`` (static, calibrated) are made; the method is the
+    format's. ``max_drop``: the accuracy-aware mode (docs/measurement.md, "int8")."""
+
+    max_drop: Float | None = Field(None, ge=0, le=100, description="largest primary-metric drop against fp32 ONNX "
+                                   "on a held-out slice of the training split; none: no check")
+    calibration: Literal["minmax", "percentile"] = Field("minmax", description="static int8: activation ranges")
+    calibration_examples: Int = Field(128, gt=0, le=100_000, description="training examples to calibrate on")
+    check_examples: Int = Field(256, gt=0, le=100_000, description="training examples the drop is measured on")
+    max_attempts: Int = Field(4, gt=0, le=20, description="quantizations at most, the first one included")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        # An unknown key gets a "did you mean"; "method" (the key a reader expects) says where it is chosen.
+        for key in data if isinstance(data, dict) else ():
+            if key not in cls.model_fields:
+                hint = ("the method is the format's (onnx-int8 is dynamic, onnx-int8-static is static)" if
+                        key == "method" else f"allowed fields: {', '.join(cls.model_fields)}")
+                raise PydanticCustomError("int8_unknown", "{message}", {
+                    "message": f"unknown field {reprlib.repr(key)}{did_you_mean(key, cls.model_fields)}; {hint}"})
+        return data
