@@ -39,6 +39,8 @@ CSV_COLUMNS = [
     "reuse_score",
     "run_id",
     "created_at",
+    # within its role: teachers by fine-tuned score, students and exports by reuse score (the site's ranking)
+    "role_rank",
 ]
 
 
@@ -89,13 +91,16 @@ def csv_from_frame(entries: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def markdown_from_frames(entries: pd.DataFrame, overall: pd.DataFrame) -> str:
+def markdown_from_frames(entries: pd.DataFrame, overall: pd.DataFrame, ship: Sequence[str] = ()) -> str:
     """``leaderboard.md`` from :func:`leaderboard.frames.entries_frame` and :func:`leaderboard.frames.overall_frame`:
-    the overall ranking and each task's ranking, ties marked ``=`` and ``≈`` (text through :func:`reports.escape.md`)."""
+    what to ship per task (``ship``: one Markdown sentence each), the overall ranking and each task's ranking,
+    ties marked ``=`` and ``≈`` (text through :func:`reports.escape.md`)."""
     tasks = list(dict.fromkeys(entries["task"].astype("string")))
     lines = ["# reusebench leaderboard", ""]
     if overall.empty:
         return "\n".join(lines + ["No runs stored yet.", ""])
+    if ship:
+        lines += ["## What to ship", "", *[f"- {sentence}" for sentence in ship], ""]
     lines += [
         "## Overall",
         "",
@@ -116,14 +121,15 @@ def markdown_from_frames(entries: pd.DataFrame, overall: pd.DataFrame) -> str:
             "",
             f"Metric: {md(rows[0]['primary_metric'])}.",
             "",
-            "| rank | model | role | format | score [95% CI] | tied with | p50 ms b1 | size MB | reuse score |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| rank | rank in role | model | role | format | score [95% CI] | tied with | p50 ms b1 | size MB | reuse score |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for e in rows:
             low, high = _number(e["ci_low"]), _number(e["ci_high"])
             ci = (low, high) if low is not None and high is not None else None
             lines.append(
-                f"| {e['rank']}{'=' if ranks.count(e['rank']) > 1 else ''} | {md(e['model'])} | {md(e['role'])} | "
+                f"| {e['rank']}{'=' if ranks.count(e['rank']) > 1 else ''} | {fmt(_number(e['role_rank']), 0)} | "
+                f"{md(e['model'])} | {md(e['role'])} | "
                 f"{md(e['format'])} | {e['score']:.4f}{ci_text(ci)} | {md(tie_text(e['tied_with']))} | "
                 f"{fmt(_number(e['p50_ms_batch_1']), 2)} | {fmt(_number(e['size_mb']), 1)} | "
                 f"{fmt(_number(e['reuse_score']), 3)} |"
@@ -137,7 +143,9 @@ def render_csv(per_task: dict[str, list[Entry]]) -> str:
     return csv_from_frame(entries_frame(per_task))
 
 
-def render_markdown(per_task: dict[str, list[Entry]], overall: Sequence[OverallEntry]) -> str:
-    """``leaderboard.md``: the overall ranking and each task's ranking, ties marked ``=`` and ``≈`` (built from
-    :func:`leaderboard.frames.entries_frame` and :func:`leaderboard.frames.overall_frame`)."""
-    return markdown_from_frames(entries_frame(per_task), overall_frame(overall))
+def render_markdown(
+    per_task: dict[str, list[Entry]], overall: Sequence[OverallEntry], ship: Sequence[str] = ()
+) -> str:
+    """``leaderboard.md``: what to ship per task, the overall ranking and each task's ranking, ties marked ``=``
+    and ``≈`` (built from :func:`leaderboard.frames.entries_frame` and :func:`leaderboard.frames.overall_frame`)."""
+    return markdown_from_frames(entries_frame(per_task), overall_frame(overall), ship)

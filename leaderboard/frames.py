@@ -39,6 +39,7 @@ ENTRY_DTYPES = {
     "reuse_score": "float64",
     "run_id": "string",
     "created_at": "string",
+    "role_rank": "Int64",
 }
 #: The overall ranking's columns with their dtypes (:func:`overall_frame`).
 OVERALL_DTYPES = {
@@ -118,6 +119,7 @@ def entries_frame(per_task: dict[str, list[Entry]]) -> pd.DataFrame:
             "reuse_score": e.reuse_score,
             "run_id": e.run_id,
             "created_at": e.created_at,
+            "role_rank": e.role_rank,
         }
         for task, entries in per_task.items()
         for e in entries

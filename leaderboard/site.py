@@ -46,7 +46,9 @@ from leaderboard.tables import (
     variants_table,
 )
 from reports.cards import recommendation_card
+from reports.escape import md
 from reports.glossary import glossary_section
+from reports.markdown import sentence_md
 from reports.notes import task_notes
 from reports.page import PAGE_SIGNATURE, Cell, esc, figures, num, page, table, write_text_atomic
 from reports.recommend import recommend
@@ -104,6 +106,17 @@ def _card(task: str, runs: Sequence[RunResults], href: str | None = None) -> str
         return recommendation_card(None, task, href=href)
     notes = [*task_notes(run, task), f"from run {run.run_id} ({run.created_at})"]
     return recommendation_card(recommend(run, task), task, notes=notes, href=href)
+
+
+def _ship_sentences(per_task: dict[str, list[Entry]], runs: Sequence[RunResults]) -> list[str]:
+    """What to ship per task, from its latest run, as Markdown (``leaderboard.md``)."""
+    sentences = []
+    for task in per_task:
+        run = _latest_run(task, runs)
+        found = recommend(run, task) if run is not None else None
+        if found is not None:
+            sentences.append(f"{sentence_md(found.sentence)} (run {md(run.run_id)})")
+    return sentences
 
 
 def _cards(tasks: Sequence[str], runs: Sequence[RunResults], slugs: dict[str, str]) -> str:
@@ -276,7 +289,7 @@ def build_site(runs: Sequence[RunResults], out_dir: str | Path, *, db_label: str
     overall = overall_ranking(per_task)
     slugs = {task: task_slug(task) for task in per_task}
     pages = {task: render_task_page(task, entries, slugs, runs) for task, entries in per_task.items()}
-    csv_text, md_text = render_csv(per_task), render_markdown(per_task, overall)
+    csv_text, md_text = render_csv(per_task), render_markdown(per_task, overall, _ship_sentences(per_task, runs))
     index_text = render_index(runs, per_task, overall, slugs, db_label)
     task_pages = {}
     for task, text in pages.items():  # everything is rendered before the first file is written

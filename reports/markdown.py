@@ -87,13 +87,13 @@ def scorecards_table(results: RunResults) -> str:
 
 
 def sentence_md(sentence: str) -> str:
-    """A recommendation's sentence in Markdown: the `quoted` names (model and format) as code spans, the rest
-    escaped (both hold user strings)."""
+    """A recommendation's sentence in Markdown: the `quoted` names (model and format) in bold, everything
+    escaped by :func:`reports.escape.md` (names are user strings: no raw HTML even inside a code span)."""
     def plain(text: str) -> str:  # md() trims; the spaces around a code span stay
         return (" " if text[:1].isspace() else "") + md(text) + (" " if text[-1:].isspace() else "")
 
     parts = sentence.split("`")
-    return "".join(md_code(part) if i % 2 else plain(part) for i, part in enumerate(parts) if part)
+    return "".join(f"**{md(part)}**" if i % 2 else plain(part) for i, part in enumerate(parts) if part)
 
 
 def _isa_mark(results: RunResults, fmt_name: str) -> str:

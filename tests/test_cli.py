@@ -311,7 +311,7 @@ def test_json_stdout_is_one_json_document_and_progress_goes_to_stderr(tiny_run, 
     assert "running tasks: tiny-cli.yaml" in err
     assert "stage 1/4 finetune" in err and "elapsed" in err and "left" in err and "fine-tuning: epoch 1" in err
     scorecard = (root / "run-json" / "scorecard.md").read_text(encoding="utf-8")
-    assert "tasks: tiny-cli.yaml" in scorecard.splitlines()[0] and "`quick`" not in scorecard
+    assert "(tasks `tiny-cli.yaml`)" in scorecard.splitlines()[0] and "`quick`" not in scorecard
     results = json.loads((root / "run-json" / "results.json").read_text(encoding="utf-8"))
     assert results["suite"] == "tasks: tiny-cli.yaml"
 

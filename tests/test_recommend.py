@@ -151,3 +151,18 @@ def test_with_nothing_faster_kept_the_teacher_itself_is_recommended():
     assert "no faster variant keeps its score" in rec.sentence
     assert [r.task for r in recommendations(results)] == [TASK]
     assert "## What to ship" in render_scorecard_md(results)
+
+
+def test_the_leaderboard_files_say_what_to_ship_and_rank_within_roles(tmp_path):
+    from pathlib import Path
+
+    from harness.results import load_results
+    from leaderboard.site import build_site
+
+    quick = load_results(Path(__file__).parents[1] / "bench" / "results" / "quick" / "paired" / "results.json")
+    files = build_site([quick], tmp_path / "site")
+    text = files.markdown.read_text(encoding="utf-8")
+    assert "## What to ship" in text and "- qa: ship **all-MiniLM-L6-v2 (onnx)**" in text
+    assert "| rank | rank in role |" in text
+    header = files.csv.read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("task,rank,") and header.endswith(",role_rank")
