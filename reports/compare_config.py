@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reports.compare_scores import Tolerance
 from tasks.errors import ReusebenchError
+from tasks.fieldtypes import format_validation_error
 from tasks.files import read_bounded
 from tasks.yamlfile import parse_yaml_text
 
@@ -64,7 +65,5 @@ def load_tolerances(path: str | Path) -> dict[str, Tolerance]:
     try:
         parsed = _ToleranceFile.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise ReusebenchError(f"{path}: field {where!r}: {error['msg']}") from None
+        raise ReusebenchError(format_validation_error(str(path), exc)) from None
     return {key: Tolerance(entry.absolute, entry.relative) for key, entry in parsed.tolerances.items()}
