@@ -93,7 +93,8 @@ def fingerprint_rows(rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> s
     return digest.hexdigest()[:32]
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The sha256 of a file (hex), read in 1 MiB blocks: what a cache manifest records per file."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -249,7 +250,7 @@ class StageCache:
             manifest = json.loads(manifest_path.read_text())
             for name, (size, digest) in manifest["files"].items():
                 path = folder / name
-                if path.is_symlink() or path.stat().st_size != size or _file_digest(path) != digest:
+                if path.is_symlink() or path.stat().st_size != size or file_digest(path) != digest:
                     raise ValueError(f"{name} does not match its manifest")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             self._discard(folder, f"corrupted entry ({exc})")
@@ -277,7 +278,7 @@ class StageCache:
         try:
             yield tmp, meta
             files = {
-                str(p.relative_to(tmp)): [p.stat().st_size, _file_digest(p)]
+                str(p.relative_to(tmp)): [p.stat().st_size, file_digest(p)]
                 for p in sorted(tmp.rglob("*"))
                 if p.is_file()
             }

@@ -10,7 +10,6 @@ written by :mod:`harness.ship_files`; the model card by ``reports.modelcard`` (t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends import ONNX_DECODER_WITH_PAST_FILE, ONNX_ENCODER_FILE, ONNX_MERGED_DECODER_FILE
-from harness.cache import MANIFEST
+from harness.cache import MANIFEST, file_digest
 from harness.cache_files import is_real_dir, is_real_file
 from harness.models import DEFAULT_TEACHER
 from harness.options import display_name
@@ -236,16 +235,8 @@ def check_manifest(folder: Path, hint: str) -> None:
             continue
         path = root / name
         size, digest = entry
-        if not is_real_file(path) or path.stat().st_size != size or _sha256(path) != digest:
+        if not is_real_file(path) or path.stat().st_size != size or file_digest(path) != digest:
             raise ReusebenchError(f"{path}: does not match its stage-cache manifest (changed or corrupted); {hint}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _config(folder: Path) -> dict[str, Any]:
