@@ -40,3 +40,19 @@ def check_unit_models(unit: Any) -> None:
                 trust_remote_code=options.trust_remote_code,
                 what="student",
             )
+    if "lora" in unit.suite.adaptation and "lora" in unit.kind.adaptation_methods:
+        check_lora_targets(unit.teacher_source, unit.suite.lora.target_modules, options.trust_remote_code)
+
+
+def check_lora_targets(source: str, requested: list[str] | None, trust_remote_code: bool = False) -> None:
+    """LoRA's target modules against the layers of the model at ``source``, built from its configuration on
+    the meta device (no weights are read): a name that matches nothing is an error before any training."""
+    import torch
+    import transformers
+
+    from harness.adaptation import target_modules
+
+    config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+    with torch.device("meta"):
+        skeleton = transformers.AutoModel.from_config(config, trust_remote_code=trust_remote_code)
+    target_modules(skeleton, tuple(requested) if requested else None)

@@ -70,6 +70,7 @@ def build_record(
         parity=parity_info,
         data=unit.origins,
         quantization=read_quantization(folder) if fmt in INT8_FORMATS else None,
+        **adaptation_fields(variant),
         **extra,
     )
 
@@ -88,4 +89,13 @@ def failed_record(unit: Any, variant: Variant, fmt: str, error: str) -> Record:
         primary_metric=unit.spec.primary_metric,
         status="failed",
         status_reason=error,
+        **adaptation_fields(variant),
     )
+
+
+def adaptation_fields(variant: Variant) -> dict[str, Any]:
+    """The record fields of an adapted model (method, trainable parameters); none for the others, so that
+    their records are written as before."""
+    if variant.method is None:
+        return {}
+    return {"adaptation": variant.method, "trainable_params": variant.trainable_params}

@@ -32,6 +32,8 @@ class Role(StrEnum):
 
     TEACHER = "teacher"
     STUDENT = "student"
+    #: the pretrained model adapted by a cheaper method than full fine-tuning (a linear probe, LoRA)
+    ADAPTED = "adapted"
 
 
 class Format(StrEnum):
@@ -240,6 +242,10 @@ class Record(OpenModel):
     artifact: str | None = None
     #: how an int8 format was quantized (method, calibration, nodes kept in fp32)
     quantization: dict[str, Any] | None = None
+    #: how the pretrained model was adapted ("probe", "lora"; absent for full fine-tuning and students)
+    adaptation: str | None = None
+    #: parameters the adaptation trained (the probe's head, LoRA's adapters and head); absent: all of them
+    trainable_params: int | None = None
 
     # seed_scores was once an extra key set after the record was built: it is written where it was read
     # (among the extra keys), or after the extras present when it was first set, as before.
@@ -261,7 +267,7 @@ class Record(OpenModel):
             self._seed_slot = len(self.model_extra or {})
 
     _OPTIONAL: ClassVar[frozenset[str]] = frozenset(
-        {"predictions", "eval_fingerprint", "metric_notes", "paired", "artifact", "quantization"}
+        {"predictions", "eval_fingerprint", "metric_notes", "paired", "artifact", "quantization", "adaptation", "trainable_params"}
     )
 
     @model_serializer(mode="wrap")

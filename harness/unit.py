@@ -20,7 +20,7 @@ from harness.options import RunOptions, display_name
 from harness.per_example import REFERENCES_KEY, attach_paired_stats, eval_set, reference_record
 from harness.preflight import ONNX_FORMATS, check_unit_models
 from harness.results import Record
-from harness.stages import DISTILL, EXPORT, FINETUNE, RECORD
+from harness.stages import ADAPT, DISTILL, EXPORT, FINETUNE, RECORD
 from harness.students import parse_student
 from tasks.data import load_splits
 from tasks.errors import ReusebenchError
@@ -143,6 +143,8 @@ class TaskUnit:
                 f"{student.text} from {display_name(self.teacher_name)}"
             )
             models.append(graph.add(DISTILL, subject, inputs={"teacher": teacher}, student=student))
+        for method in self.adaptation_methods():
+            models.append(graph.add(ADAPT, f"{display_name(self.teacher_name)} ({method})", method=method))
         exports: dict[int, Node] = {}
         if set(ONNX_FORMATS) & set(self.suite.formats):
             for index, model in enumerate(models):
@@ -161,7 +163,20 @@ class TaskUnit:
 
     @staticmethod
     def _role(node: Node) -> str:
-        return "teacher" if node.stage is FINETUNE else "student"
+        return {FINETUNE.name: "teacher", ADAPT.name: "adapted"}.get(node.stage.name, "student")
+
+    def adaptation_methods(self) -> list[str]:
+        """The suite's cheaper adaptation methods (besides full fine-tuning) that this task's kind supports;
+        the others are skipped with a line in the log (generation has no head for a linear probe)."""
+        methods = []
+        for method in self.suite.adaptation:
+            if method == "full":
+                continue
+            if method in self.kind.adaptation_methods:
+                methods.append(method)
+            else:
+                log.info("[%s] adaptation %r: not applicable to kind %s", self.spec.name, method, self.kind.name)
+        return methods
 
     def run(self, observer: GraphObserver | None = None) -> list[Record]:
         """All stages of this task (each shown to ``observer``, e.g. the progress lines); returns one record

@@ -28,6 +28,9 @@ class Variant:
     build: str = ""
     label: str = "teacher"
     cached: bool = False
+    #: for role "adapted": the method ("probe", "lora") and the parameters it trained
+    method: str | None = None
+    trainable_params: int | None = None
 
 
 def build_of(metadata: dict[str, Any], key: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.results import RunResults
+from reports.adaptation import adaptation_section_html
 from reports.cards import recommendation_cards
 from reports.figures import breakdown_plot, latency_key, task_plots, training_cost_plot
 from reports.glossary import REPORT_TERMS, glossary_section
@@ -93,6 +94,7 @@ def render_report(results: RunResults) -> str:
         f"<p>{esc(REUSE_SCORE_WHY)} Retention intervals are the variant's bootstrap CI divided by the teacher's "
         "score; ▼ marks a retention loss beyond that interval. Export parity: change of the task metric after "
         "export and prediction agreement with the PyTorch source (✓ within the suite's tolerance).</p>",
+        adaptation_section_html(results),
         '<h2 id="plots">Plots</h2>',
     ]
     for task in tasks:

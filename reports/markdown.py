@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.results import Record, RunResults
+from reports.adaptation import adaptation_section_md
 from reports.escape import md, md_code
 from reports.notes import record_notes, task_notes
 from reports.recommend import recommendations
@@ -144,6 +145,7 @@ def render_scorecard_md(results: RunResults) -> str:
         "interval; flips: examples right→wrong (↓) and wrong→right (↑); TOST: equivalence within the suite's "
         "margin (`equivalence_margin` points).",
         "",
+        *adaptation_section_md(results),
         "## Records",
         "",
         records_table(results.records),

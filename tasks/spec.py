@@ -31,7 +31,14 @@ from pydantic_core import PydanticCustomError
 from tasks.errors import ConfigError, did_you_mean
 from tasks.fieldtypes import Float, Int, Text, format_validation_error, no_control_characters, no_repeats
 from tasks.labels import check_label_names
-from tasks.suite_settings import MAX_BATCH, Int8Config, MeasureConfig  # noqa: F401 - re-exported: callers import them from here
+from tasks.suite_settings import (  # noqa: F401 - re-exported: callers import them from here
+    MAX_BATCH,
+    AdaptationMethod,
+    Int8Config,
+    LoraConfig,
+    MeasureConfig,
+    ProbeConfig,
+)
 from tasks.yamlfile import MAX_YAML_VALUES, load_yaml  # noqa: F401 - re-exported: callers import them from here
 
 #: What a suite without ``formats`` runs. Static int8 is opt-in: its calibration costs seconds per model.
@@ -243,8 +250,12 @@ class SuiteSpec(_Strict):
     teachers: list[Text] | None = Field(None, min_length=1, max_length=100)
     students: list[Text] = Field(default_factory=lambda: ["layers=3"], max_length=100)
     formats: list[FormatName] = Field(default_factory=lambda: list(DEFAULT_FORMATS), min_length=1)
-    int8_roles: list[Literal["teacher", "student"]] = Field(default_factory=lambda: ["student"])
+    int8_roles: list[Literal["teacher", "student", "adapted"]] = Field(default_factory=lambda: ["student"])
     int8: Int8Config = Field(default_factory=Int8Config)
+    #: how each task adapts the pretrained model; students always distill from the fully fine-tuned teacher
+    adaptation: list[AdaptationMethod] = Field(default_factory=lambda: ["full"], min_length=1)
+    probe: ProbeConfig = Field(default_factory=ProbeConfig)
+    lora: LoraConfig = Field(default_factory=LoraConfig)
     measure: MeasureConfig = Field(default_factory=MeasureConfig)
     export_tolerance: Float = Field(0.01, ge=0, description="largest metric drop allowed for an export")
     equivalence_margin: Float = Field(
@@ -256,6 +267,14 @@ class SuiteSpec(_Strict):
     @classmethod
     def _safe_name(cls, value: str) -> str:
         return TaskSpec._safe_name(value)
+
+    @field_validator("adaptation")
+    @classmethod
+    def _full_fine_tuning_listed(cls, value: list[str]) -> list[str]:
+        no_repeats(value, "a method")
+        if "full" not in value:
+            raise ValueError("must list 'full': the students distill from the fully fine-tuned teacher")
+        return value
 
     @field_validator("tasks", "teachers", "students", "formats", "int8_roles")
     @classmethod

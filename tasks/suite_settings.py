@@ -56,3 +56,29 @@ class Int8Config(_Strict):
                 raise PydanticCustomError("int8_unknown", "{message}", {
                     "message": f"unknown field {reprlib.repr(key)}{did_you_mean(key, cls.model_fields)}; {hint}"})
         return data
+
+
+#: How a suite may adapt the pretrained model to each task, cheapest first (docs/adaptation.md).
+AdaptationMethod = Literal["probe", "lora", "full"]
+ADAPTATION_METHODS: tuple[str, ...] = ("probe", "lora", "full")
+
+
+class ProbeConfig(_Strict):
+    """The linear probe: only the new task head trains, on the frozen encoder's features. Its learning rate is
+    higher than fine-tuning's (a linear model on fixed features; 1e-3 with Adam, as in the linear-evaluation
+    protocols of Kornblith et al. 2019 and Radford et al. 2021 use rates of this order)."""
+
+    learning_rate: Float = Field(1e-3, gt=0, le=1)
+    epochs: Float | None = Field(None, gt=0, le=1000, description="defaults to the task's training epochs")
+
+
+class LoraConfig(_Strict):
+    """LoRA through peft (Hu et al. 2021, Table 9 for RoBERTa-base on GLUE: rank 8, learning rate 4e-4 to 5e-4).
+    ``target_modules`` None: the query and value projections of the model's type (harness.adaptation)."""
+
+    rank: Int = Field(8, gt=0, le=4096)
+    alpha: Float = Field(16.0, gt=0, le=100_000)
+    dropout: Float = Field(0.1, ge=0, lt=1)
+    target_modules: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, min_length=1)
+    learning_rate: Float = Field(5e-4, gt=0, le=1)
+    epochs: Float | None = Field(None, gt=0, le=1000, description="defaults to the task's training epochs")

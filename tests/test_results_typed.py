@@ -206,7 +206,7 @@ def test_role_and_format_read_as_their_strings():
     assert str(record.format) == f"{record.format}" == "onnx-int8" and repr(record.role) == "'student'"
     assert json.dumps(record.role) == '"student"' and f"{record.format:>10}" == " onnx-int8"
     assert not Format.PYTORCH.is_onnx
-    with pytest.raises(ValueError, match="'teacher' or 'student'"):
+    with pytest.raises(ValueError, match="'teacher', 'student' or 'adapted'"):
         _runner_record(role="boss")
 
 

@@ -56,7 +56,7 @@ class ExportStage(StageBase):
     """ONNX (and, for the suite's ``int8_roles``, int8) exports of one trained model."""
 
     name: ClassVar[str] = "export"
-    after: ClassVar[tuple[str, ...]] = ("finetune", "distill")
+    after: ClassVar[tuple[str, ...]] = ("finetune", "distill", "adapt")
 
     @staticmethod
     def _int8_formats(unit: Any, node: Node) -> list[str]:

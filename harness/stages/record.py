@@ -74,7 +74,7 @@ class RecordStage(StageBase):
     """Evaluation and measurement of one trained model in one format."""
 
     name: ClassVar[str] = "record"
-    after: ClassVar[tuple[str, ...]] = ("finetune", "distill", "export")
+    after: ClassVar[tuple[str, ...]] = ("finetune", "distill", "adapt", "export")
 
     @staticmethod
     def format_dir(unit: Any, node: Node) -> Path:

@@ -55,6 +55,8 @@ class TaskKind:
     onnx_task: ClassVar[str]
     #: the batch keys that hold targets (removed before the model's forward pass when distilling).
     label_keys: ClassVar[tuple[str, ...]] = ("labels",)
+    #: the ways of adapting a pretrained model this kind supports (:data:`tasks.suite_settings.ADAPTATION_METHODS`).
+    adaptation_methods: ClassVar[tuple[str, ...]] = ("probe", "lora", "full")
     #: the names of the distillation loss terms this kind computes.
     loss_terms: ClassVar[tuple[str, ...]]
     #: the distillation loss weights used when the task file gives none.

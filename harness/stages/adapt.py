@@ -1,0 +1,145 @@
+"""The adapt stage: the pretrained model adapted to the task more cheaply than by full fine-tuning.
+
+One node per method the suite lists besides ``full`` (:data:`tasks.suite_settings.ADAPTATION_METHODS`): a
+linear probe or LoRA (:mod:`harness.adaptation`). Each trains from the same pretrained checkpoint and head
+initialisation as the teacher, is saved as a plain transformers model (LoRA merged), and is then exported
+and recorded like any other model; students still distill from the fully fine-tuned teacher.
+
+Training FLOPs are counted for what the method computes: a probe runs the frozen model forward (2·N·D)
+and back-propagates through its head alone (4·N_trained·D); LoRA back-propagates activations through the
+whole model (another 2·N·D) and computes weight gradients only for its trainable parameters (2·N_trained·D).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.adaptation import LoraSettings, adapter_bytes, apply_lora, freeze_for_probe, merge_lora
+from harness.cache import CacheEntry
+from harness.estimate import encoder_params, training_seconds
+from harness.graph import Node
+from harness.models import load_model_for_kind
+from harness.options import display_name
+from harness.results import Lineage
+from harness.stages.train import _TrainingStage
+from harness.train import count_tokens, fine_tune, non_embedding_params
+from harness.variants import Variant, model_identity, seed_everything
+
+log = logging.getLogger("reusebench")
+
+#: What each method is called in model names and reports.
+METHOD_LABELS = {"probe": "linear probe", "lora": "LoRA"}
+
+
+def adapted_name(unit: Any, method: str) -> str:
+    """``all-MiniLM-L6-v2 (lora)``: the teacher's name with the method."""
+    return f"{display_name(unit.teacher_name)} ({method})"
+
+
+class AdaptStage(_TrainingStage):
+    """Adapt the pretrained model by a linear probe or LoRA."""
+
+    name: ClassVar[str] = "adapt"
+    after: ClassVar[tuple[str, ...]] = ()
+
+    def _settings(self, unit: Any, method: str) -> Any:
+        return unit.suite.probe if method == "probe" else unit.suite.lora
+
+    def payload(self, unit: Any, node: Node) -> dict[str, Any]:
+        method = node.params["method"]
+        return {
+            "method": method,
+            "settings": self._settings(unit, method).model_dump(mode="json"),
+            "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation"}),
+            "data": unit.data_fingerprint["train"],
+            "teacher": model_identity(unit.teacher_source),
+            "seed": unit.options.seed,
+            "device": unit.options.device,
+        }
+
+    def load(self, unit: Any, node: Node, entry: CacheEntry) -> Variant:
+        method = node.params["method"]
+        log.info("[%s] %s: cached (%s)", unit.spec.name, METHOD_LABELS[method], node.key)
+        variant = self._from_entry(
+            node, entry, adapted_name(unit, method), "adapted", method, Lineage(base_model=unit.teacher_name)
+        )
+        variant.method = method
+        variant.trainable_params = int(entry.metadata["trainable_params"])
+        return variant
+
+    def compute(self, unit: Any, node: Node, folder: Path, meta: dict[str, Any]) -> Variant:
+        method = node.params["method"]
+        settings = self._settings(unit, method)
+        options = unit.options
+        log.info("[%s] adapting %s by %s", unit.spec.name, unit.teacher_name, METHOD_LABELS[method])
+        seed_everything(options.seed)  # the same head initialisation as the teacher's
+        model = unit.kind.build_model(unit.teacher_source, unit.spec) or load_model_for_kind(
+            unit.teacher_source,
+            unit.kind.auto_class,
+            unit.kind.model_kwargs(unit.spec),
+            trust_remote_code=options.trust_remote_code,
+            allow_pickle=options.allow_pickle,
+        )
+        params = sum(p.numel() for p in model.parameters())
+        model_n = non_embedding_params(model)
+        if method == "probe":
+            trained, trainable = model, freeze_for_probe(model)
+        else:
+            trained, trainable = apply_lora(model, lora_settings(settings))
+            meta["adapter_bytes"] = adapter_bytes(trained)
+        config = unit.spec.training.model_copy(
+            update={
+                "learning_rate": settings.learning_rate,
+                "epochs": settings.epochs or unit.spec.training.epochs,
+                "new_parameters_learning_rate": None,
+            }
+        )
+        cost = fine_tune(
+            trained, unit.kind, unit.tokenizer, unit.train_features, config,
+            unit.dir / "work" / method, options.seed, options.device, options.progress, options.energy,
+        )
+        backward = 0.0 if method == "probe" else 2.0 * model_n
+        per_trained = 4.0 if method == "probe" else 2.0
+        cost.flops = (2.0 * model_n + backward + per_trained * trainable) * cost.tokens
+        if method == "lora":
+            model = merge_lora(trained)
+        else:
+            for param in model.parameters():
+                param.requires_grad = True
+        unit.save_model(model, folder)
+        variant = Variant(
+            name=adapted_name(unit, method),
+            role="adapted",
+            pytorch_dir=folder,
+            params=params,
+            train_cost=cost,
+            lineage=Lineage(base_model=unit.teacher_name),
+            label=method,
+            method=method,
+            trainable_params=trainable,
+        )
+        self._store_metadata(variant, meta)
+        meta["trainable_params"] = trainable
+        return variant
+
+    def estimate_s(self, unit: Any, node: Node) -> float:
+        settings = self._settings(unit, node.params["method"])
+        _, model_n = encoder_params(unit.teacher_source)
+        epochs = settings.epochs or unit.spec.training.epochs
+        # a probe costs one forward pass per token (a third of training's 6·N·D), LoRA about two
+        share = 1 / 3 if node.params["method"] == "probe" else 2 / 3
+        return share * training_seconds(model_n, 0, count_tokens(unit.train_features), epochs)
+
+
+def lora_settings(config: Any) -> LoraSettings:
+    """The suite's ``lora:`` block as :class:`harness.adaptation.LoraSettings`."""
+    targets = tuple(config.target_modules) if config.target_modules else None
+    return LoraSettings(
+        rank=config.rank,
+        alpha=config.alpha,
+        dropout=config.dropout,
+        target_modules=targets,
+        learning_rate=config.learning_rate,
+    )

@@ -1,0 +1,141 @@
+"""The reuse card: per task and teacher, how far each way of adapting the pretrained model gets and what it costs.
+
+One row per method (linear probe, LoRA, full fine-tuning) from the PyTorch records of a run: the score and its
+CI, the parameters the method trained, the training's wall time, tokens, FLOPs and peak memory, and the
+fraction of the full fine-tuning score the method reaches on the same eval split. Empty for a run that
+adapted one way only, so the reports of such runs are as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.results import Record, RunResults
+from reports.escape import md
+from reports.page import CellLike, esc, num, table
+from reports.text import MISSING, ci_text, fmt
+
+#: Methods in the order the card shows them, cheapest first, with their names in reports.
+METHOD_NAMES = {"probe": "linear probe", "lora": "LoRA", "full": "full fine-tuning"}
+
+
+@dataclass(frozen=True)
+class AdaptationRow:
+    """One method's result on one task for one teacher."""
+
+    task: str
+    teacher: str
+    method: str
+    record: Record
+    #: the method's score over the full fine-tuning score (None without a positive full score)
+    of_full: float | None
+
+    @property
+    def trainable_params(self) -> int:
+        """Parameters the method trained (all of them for full fine-tuning)."""
+        return self.record.trainable_params if self.record.trainable_params is not None else self.record.params
+
+
+def _method(record: Record) -> str | None:
+    if record.role == "teacher":
+        return "full"
+    return record.adaptation if record.role == "adapted" else None
+
+
+def adaptation_rows(results: RunResults) -> list[AdaptationRow]:
+    """The card's rows, per (task, teacher), cheapest method first; none unless a cheaper method ran."""
+    by_unit: dict[tuple[str, str], dict[str, Record]] = {}
+    for record in results.records:
+        method = _method(record)
+        if method is None or record.format != "pytorch" or record.status != "ok":
+            continue
+        by_unit.setdefault((record.task, record.teacher or ""), {})[method] = record
+    rows = []
+    for (task, teacher), methods in by_unit.items():
+        if set(methods) == {"full"}:
+            continue
+        full = methods.get("full")
+        for method in METHOD_NAMES:
+            record = methods.get(method)
+            if record is None:
+                continue
+            of_full = None
+            if full is not None and full.score and full.score > 0 and record.score is not None:
+                of_full = record.score / full.score
+            rows.append(AdaptationRow(task, teacher, method, record, of_full))
+    return rows
+
+
+HEADERS = ["task", "method", "metric", "score [95% CI]", "of full", "trainable params", "train s", "tokens",
+           "FLOPs", "peak RSS MB"]
+
+
+def _flops(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.2e}"
+
+
+def adaptation_table_md(rows: Sequence[AdaptationRow]) -> str:
+    """The reuse card as a Markdown table."""
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    for row in rows:
+        r, train = row.record, row.record.train
+        cells = [
+            md(row.task),
+            METHOD_NAMES[row.method],
+            md(r.primary_metric),
+            fmt(r.score, 4) + ci_text(r.score_ci),
+            fmt(row.of_full, 3),
+            f"{row.trainable_params:,}",
+            fmt(train.wall_s if train else None, 1),
+            f"{train.tokens:,}" if train and train.tokens is not None else MISSING,
+            _flops(train.flops if train else None),
+            fmt(train.peak_rss_mb if train else None, 0),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+ADAPTATION_NOTE = (
+    "Each method starts from the same pretrained checkpoint and head initialisation. Linear probe: only the new "
+    "task head trains, on frozen features. LoRA: rank-r updates of the attention query and value projections "
+    "and the new head train (peft), merged into the weights afterwards. *of full*: the method's score over the "
+    "full fine-tuning score on the same eval split. FLOPs count what each method computes (docs/adaptation.md)."
+)
+
+
+def adaptation_section_md(results: RunResults) -> list[str]:
+    """``## Adaptation`` of ``scorecard.md`` (no lines when the run adapted one way only)."""
+    rows = adaptation_rows(results)
+    if not rows:
+        return []
+    return ["## Adaptation", "", adaptation_table_md(rows), "", ADAPTATION_NOTE, ""]
+
+
+def adaptation_section_html(results: RunResults, table_id: str = "adaptation") -> str:
+    """The reuse card as an HTML table with its note ('' when the run adapted one way only)."""
+    rows = adaptation_rows(results)
+    if not rows:
+        return ""
+    cells: list[list[CellLike]] = []
+    for row in rows:
+        r, train = row.record, row.record.train
+        cells.append(
+            [
+                row.task,
+                METHOD_NAMES[row.method],
+                r.primary_metric,
+                fmt(r.score, 4) + ci_text(r.score_ci),
+                num(row.of_full, 3),
+                num(row.trainable_params, 0),
+                num(train.wall_s if train else None, 1),
+                num(train.tokens if train else None, 0),
+                _flops(train.flops if train else None),
+                num(train.peak_rss_mb if train else None, 0),
+            ]
+        )
+    return (
+        '<h2 id="adaptation">Adaptation: how little it takes</h2>'
+        + table(table_id, HEADERS, cells)
+        + f'<p class="muted">{esc(ADAPTATION_NOTE.replace("*", ""))}</p>'
+    )

@@ -1,0 +1,128 @@
+"""A run that adapts one pretrained model three ways (linear probe, LoRA, full fine-tuning) and what it records.
+
+A tiny random BERT stands in for the pretrained model, so the run takes seconds; the methods' scores mean
+nothing here, their bookkeeping does.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.cli import main
+from tests.tiny_models import save_tiny_model
+
+TASK = """
+name: tiny-adapt
+kind: classification
+data: {source: builtin, generator: sentiment, train_size: 48, eval_size: 32, seed: 3}
+columns: {text: text, label: label}
+labels: [negative, positive]
+max_length: 32
+primary_metric: accuracy
+training: {epochs: 1, learning_rate: 1.0e-4, batch_size: 16}
+"""
+
+SUITE = """
+name: tiny-adapt
+tasks: [{task}]
+students: []
+formats: [pytorch, onnx]
+adaptation: [probe, lora, full]
+lora: {{rank: 4}}
+measure: {{batch_sizes: [1], warmup: 1, min_iterations: 2, min_seconds: 0.01, threads: 1}}
+"""
+
+
+@pytest.fixture(scope="module")
+def adapted_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adapt")
+    teacher = save_tiny_model(root / "pretrained")
+    task = root / "tiny-adapt.yaml"
+    task.write_text(TASK)
+    suite = root / "suite.yaml"
+    suite.write_text(SUITE.format(task=task))
+    args = ["run", "--suite", str(suite), "--teacher", str(teacher), "--quiet", "--bootstrap", "50",
+            "--cache-dir", str(root / "cache")]
+    assert main([*args, "--out", str(root / "run")]) == 0
+    assert main([*args, "--out", str(root / "again")]) == 0
+    return root
+
+
+def _records(folder):
+    return json.loads((folder / "results.json").read_text())["records"]
+
+
+def test_each_method_has_its_records_and_costs(adapted_run):
+    records = _records(adapted_run / "run")
+    by_method = {(r.get("adaptation") or r["role"], r["format"]): r for r in records}
+    assert set(by_method) == {(m, f) for m in ("teacher", "probe", "lora") for f in ("pytorch", "onnx")}
+    assert all(r["status"] == "ok" for r in records)
+    teacher, probe, lora = (by_method[(m, "pytorch")] for m in ("teacher", "probe", "lora"))
+    assert "adaptation" not in teacher and "trainable_params" not in teacher
+    assert probe["role"] == lora["role"] == "adapted"
+    assert probe["trainable_params"] == 16 * 2 + 2  # the head alone: hidden 16 -> 2 labels
+    # rank 4 on query and value of 2 layers (A: 4x16, B: 16x4) plus the head
+    assert lora["trainable_params"] == 2 * 2 * (4 * 16 + 16 * 4) + 16 * 2 + 2
+    assert probe["params"] == lora["params"] == teacher["params"]  # merged: the teacher's architecture
+    # FLOPs follow what each method computes: a probe a third of full fine-tuning, LoRA about two thirds
+    assert probe["train"]["flops"] < lora["train"]["flops"] < teacher["train"]["flops"]
+    assert probe["train"]["tokens"] == teacher["train"]["tokens"]
+
+
+def test_merged_lora_exports_with_the_same_predictions(adapted_run):
+    records = {(r["model"], r["format"]): r for r in _records(adapted_run / "run")}
+    name = next(model for model, _ in records if model.endswith("(lora)"))
+    assert records[(name, "onnx")]["predictions"] == records[(name, "pytorch")]["predictions"]
+    assert records[(name, "onnx")]["parity"]["passed"] is True
+
+
+def test_reports_show_the_reuse_card(adapted_run):
+    markdown = (adapted_run / "run" / "scorecard.md").read_text()
+    card = markdown.split("## Adaptation", 1)[1].split("## Records", 1)[0]
+    assert "linear probe" in card and "LoRA" in card and "full fine-tuning" in card
+    assert "| tiny-adapt | full fine-tuning | accuracy |" in card and "1.000" in card  # full of itself
+    html = (adapted_run / "run" / "report.html").read_text()
+    assert 'id="adaptation"' in html and "how little it takes" in html
+
+
+def test_adapted_models_come_from_the_cache_the_second_time(adapted_run):
+    again = [r for r in _records(adapted_run / "again") if r["role"] == "adapted"]
+    assert len(again) == 4 and all(r.get("cached") for r in again)
+    first = {(r["model"], r["format"]): r["score"] for r in _records(adapted_run / "run")}
+    assert all(first[(r["model"], r["format"])] == r["score"] for r in again)
+
+
+def test_generation_skips_the_probe_and_the_plan_shows_the_rest(tmp_path, capsys):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: g\ntasks: [generation]\nstudents: []\nformats: [pytorch]\nadaptation: [probe, lora, full]\n")
+    assert main(["run", "--suite", str(suite), "--dry-run", "--json", "--max-train", "8", "--max-eval", "4",
+                 "--out", str(tmp_path / "run"), "--no-cache"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    rows = plan["plan"] if isinstance(plan, dict) else plan
+    adapt = [row["model"] for row in rows if row["stage"] == "adapt"]
+    assert adapt == ["all-MiniLM-L6-v2 (lora)"]
+
+
+@pytest.mark.parametrize(
+    ("adaptation", "fragment"),
+    [("[probe, lora]", "must list 'full'"), ("[full, prob]", "allowed values: 'probe', 'lora' or 'full'"),
+     ("[full, full]", "more than once")],
+)
+def test_bad_adaptation_lists_are_refused(tmp_path, capsys, adaptation, fragment):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: g\ntasks: [sentiment]\nadaptation: {adaptation}\n")
+    assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "run"), "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and "adaptation" in err and str(suite) in err and "\n" not in err
+
+
+def test_lora_targets_matching_nothing_fail_before_training(tmp_path, capsys):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: g\ntasks: [sentiment]\nstudents: []\nadaptation: [lora, full]\n"
+                     "lora: {target_modules: [q_proj, value]}\n")
+    assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "run"), "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "lora.target_modules: q_proj" in err and "query, value" in err and "\n" not in err
+    assert not (tmp_path / "run" / "results.json").exists()
