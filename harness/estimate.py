@@ -1,11 +1,16 @@
-"""Cost estimates for ``--dry-run``: training FLOPs from the 6·N·D rule over an assumed throughput."""
+"""Cost estimates for ``--dry-run``: training FLOPs from the 6·N·D rule over a sustained throughput, a fraction of
+this machine's measured fp32 matmul peak (:mod:`harness.peak`)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-# Sustained training throughput assumed by --dry-run's estimates: about 70 % of the fp32 matmul peak
-# measured on the reference 2-core CPU (85 GFLOP/s in training; see docs/measurement.md).
+#: The share of the fp32 matmul peak that training sustains: a transformer's step is mostly matmuls, but also
+#: attention softmax, layer norms, the optimizer and data loading; on the reference 2-core CPU training reached
+#: about 70 % of the measured peak (see docs/measurement.md).
+SUSTAINED_FRACTION = 0.7
+#: The sustained throughput assumed when the peak cannot be measured: 70 % of the reference 2-core CPU's
+#: measured peak (about 85 GFLOP/s).
 ESTIMATE_FLOPS_PER_S = 60e9
 #: export, evaluation and measurement of one (model, format), on the reference CPU (the export's share included).
 ESTIMATE_SECONDS_PER_RECORD = 8.0
@@ -23,7 +28,16 @@ def encoder_params(source: str) -> tuple[int, int]:
     return layers, 12 * layers * hidden * hidden
 
 
+def estimate_flops_per_s() -> float:
+    """Sustained training FLOP/s on this machine: :data:`SUSTAINED_FRACTION` of its measured matmul peak, or
+    :data:`ESTIMATE_FLOPS_PER_S` when the peak cannot be measured."""
+    from harness.peak import peak_or_none
+
+    peak = peak_or_none()
+    return SUSTAINED_FRACTION * peak.flops_per_s if peak is not None else ESTIMATE_FLOPS_PER_S
+
+
 def training_seconds(trained_params: float, teacher_params: float, tokens: int, epochs: float) -> float:
     """Seconds to train ``trained_params`` on ``tokens`` for ``epochs`` (6·N·D), plus the forward passes
     of a teacher of ``teacher_params`` when distilling (2·N·D; 0 for fine-tuning)."""
-    return (6.0 * trained_params + 2.0 * teacher_params) * tokens * epochs / ESTIMATE_FLOPS_PER_S
+    return (6.0 * trained_params + 2.0 * teacher_params) * tokens * epochs / estimate_flops_per_s()

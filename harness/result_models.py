@@ -246,6 +246,9 @@ class Record(OpenModel):
     adaptation: str | None = None
     #: parameters the adaptation trained (the probe's head, LoRA's adapters and head); absent: all of them
     trainable_params: int | None = None
+    #: on the teacher's PyTorch record: LogME, H-score (and why LEEP is missing) of the pretrained model's
+    #: frozen features on the training split (harness/stages/estimate.py)
+    transferability: dict[str, Any] | None = None
 
     # seed_scores was once an extra key set after the record was built: it is written where it was read
     # (among the extra keys), or after the extras present when it was first set, as before.
@@ -267,7 +270,10 @@ class Record(OpenModel):
             self._seed_slot = len(self.model_extra or {})
 
     _OPTIONAL: ClassVar[frozenset[str]] = frozenset(
-        {"predictions", "eval_fingerprint", "metric_notes", "paired", "artifact", "quantization", "adaptation", "trainable_params"}
+        {
+            "predictions", "eval_fingerprint", "metric_notes", "paired", "artifact", "quantization",
+            "adaptation", "trainable_params", "transferability",
+        }
     )
 
     @model_serializer(mode="wrap")
@@ -330,6 +336,42 @@ class Scorecard(OpenModel):
         return without_unset(self, handler(self), frozenset({"equivalence", "tost_p", "retention_reported"}))
 
 
+class PeakInfo(OpenModel):
+    """This machine's fp32 matmul peak as the run measured it (:class:`harness.peak.PeakMeasurement`)."""
+
+    flops_per_s: float
+    method: str
+    threads: int
+    cpu: str
+    measured_at: str
+
+
+class ProfileRow(OpenModel):
+    """One stage node of a unit as it ran (computed) or was read from the stage cache (``cached``)."""
+
+    task: str
+    teacher: str | None = None
+    stage: str
+    model: str
+    format: str | None = None
+    cached: bool
+    wall_s: float
+    #: CPU seconds of the run's process and its finished children (measurement workers) during the node
+    cpu_s: float
+    #: training nodes that were computed: their ``train_cost`` tokens and FLOPs over its wall time
+    tokens_per_s: float | None = None
+    flops_per_s: float | None = None
+    #: ``flops_per_s`` as a fraction of the peak (``RunProfile.peak``, measured where the unit ran)
+    peak_fraction: float | None = None
+
+
+class RunProfile(OpenModel):
+    """Where a run's time went, per stage node (:mod:`harness.profile`), with the peak it is compared with."""
+
+    peak: PeakInfo | None = None
+    rows: list[ProfileRow] = Field(default_factory=list)
+
+
 class RunResults(OpenModel):
     """Everything one run produced."""
 
@@ -346,10 +388,12 @@ class RunResults(OpenModel):
     baselines: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: per task: the eval split's fingerprint, size and references (see :class:`EvalSet`)
     eval_sets: dict[str, EvalSet] = Field(default_factory=dict)
+    #: per stage node: wall and CPU seconds, training throughput against the machine's peak (absent before)
+    profile: RunProfile | None = None
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return without_unset(self, handler(self), frozenset({"eval_sets"}))
+        return without_unset(self, handler(self), frozenset({"eval_sets", "profile"}))
 
     def to_pandas(self) -> Any:
         """The records as a ``pandas.DataFrame``: one row per record, flat typed columns (:mod:`harness.frames`)."""

@@ -19,7 +19,9 @@ from typing import Any
 
 from harness.executors import get_executor
 from harness.options import RunOptions, check_device
+from harness.peak import peak_or_none
 from harness.per_example import collect_eval_sets
+from harness.profile import ObserverGroup, StageProfiler, collect_profile, log_profile
 from harness.progress import RunProgress, StageProgress
 from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
@@ -41,9 +43,13 @@ def resolve_tasks(options: RunOptions) -> list[TaskSpec]:
 
 def run_unit(unit: TaskUnit) -> list[Record]:
     """One (task, teacher) unit: every stage of the task for that teacher and its students
-    (and the extra seeds' repeats), each stage logged as it starts (:mod:`harness.progress`). Units are
-    independent of each other; executors run them."""
-    records = unit.run(StageProgress(unit))
+    (and the extra seeds' repeats), each stage logged as it starts (:mod:`harness.progress`) and profiled
+    (:mod:`harness.profile`: its rows leave on the first record). Units are independent of each other; executors
+    run them."""
+    teacher = unit.teacher_name if len(unit.options.teacher_names()) > 1 else None
+    profiler = StageProfiler(unit.spec.name, teacher, peak_or_none())
+    records = unit.run(ObserverGroup(StageProgress(unit), profiler))
+    profiler.attach(records)
     if unit.options.extra_seeds:
         add_seed_statistics(records, unit)
     return records
@@ -145,11 +151,14 @@ def execute(prepared: PreparedRun) -> RunResults:
     # The command line writes run.log from this line on (with the lines before it): a refused run writes none.
     log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
     progress.header(units)
+    peak = peak_or_none()
     for records in prepared.executor.run_units(units, run_unit):
         collect_eval_sets(results, records)
+        collect_profile(results, records, peak)
         results.records.extend(records)
         progress.unit_done(records[0].task if records else "unit")
     results.wall_s = round(time.perf_counter() - prepared.start, 2)
+    log_profile(results.profile)
     return results
 
 
