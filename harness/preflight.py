@@ -40,7 +40,7 @@ def check_unit_models(unit: Any) -> None:
                 trust_remote_code=options.trust_remote_code,
                 what="student",
             )
-    if "lora" in unit.suite.adaptation and "lora" in unit.kind.adaptation_methods:
+    if "lora" in unit.methods:
         check_lora_targets(unit.teacher_source, unit.suite.lora.target_modules, options.trust_remote_code)
 
 

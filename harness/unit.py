@@ -20,7 +20,7 @@ from harness.options import RunOptions, display_name
 from harness.per_example import REFERENCES_KEY, attach_paired_stats, eval_set, reference_record
 from harness.preflight import ONNX_FORMATS, check_unit_models
 from harness.results import Record
-from harness.stages import ADAPT, DISTILL, EXPORT, FINETUNE, RECORD
+from harness.stages import ADAPT, DISTILL, ESTIMATE, EXPORT, FINETUNE, RECORD
 from harness.students import parse_student
 from tasks.data import load_splits
 from tasks.errors import ReusebenchError
@@ -60,6 +60,7 @@ class TaskUnit:
             )
         self.distillation_weights = self.kind.distillation_weights(spec)  # fail before any training
         self.students = [parse_student(text) for text in options.student_texts()]
+        self.methods = self.adaptation_methods()  # fail before any training
         check_unit_models(self)
         self.prepared = False
         self.cache = options.cache or StageCache(run_dir / "cache", enabled=False)
@@ -136,6 +137,8 @@ class TaskUnit:
     def build_graph(self) -> Graph:
         """Teacher, students, their exports, and one record per (model, format), in run order."""
         graph = Graph()
+        if "estimate" in self.methods:
+            graph.add(ESTIMATE, display_name(self.teacher_name))
         teacher = graph.add(FINETUNE, display_name(self.teacher_name))
         models = [teacher]
         for student in self.students:
@@ -143,7 +146,7 @@ class TaskUnit:
                 f"{student.text} from {display_name(self.teacher_name)}"
             )
             models.append(graph.add(DISTILL, subject, inputs={"teacher": teacher}, student=student))
-        for method in self.adaptation_methods():
+        for method in (m for m in self.methods if m in ("probe", "lora")):
             models.append(graph.add(ADAPT, f"{display_name(self.teacher_name)} ({method})", method=method))
         exports: dict[int, Node] = {}
         if set(ONNX_FORMATS) & set(self.suite.formats):
@@ -166,17 +169,22 @@ class TaskUnit:
         return {FINETUNE.name: "teacher", ADAPT.name: "adapted"}.get(node.stage.name, "student")
 
     def adaptation_methods(self) -> list[str]:
-        """The suite's cheaper adaptation methods (besides full fine-tuning) that this task's kind supports;
-        the others are skipped with a line in the log (generation has no head for a linear probe)."""
-        methods = []
+        """The adaptation methods of this task: the task's own ``adaptation`` (a method its kind lacks is an
+        error), else the suite's, less those the kind lacks (skipped with a line in the log: generation has no
+        head for a linear probe and no labels to estimate against)."""
+        supported = self.kind.adaptation_methods
+        if self.spec.adaptation is not None:
+            unsupported = [m for m in self.spec.adaptation if m not in supported]
+            if unsupported:
+                raise ReusebenchError(
+                    f"task {self.spec.name!r}: field 'adaptation': {', '.join(unsupported)} not supported by kind "
+                    f"{self.kind.name!r}; allowed values: {', '.join(supported)}"
+                )
+            return list(self.spec.adaptation)
         for method in self.suite.adaptation:
-            if method == "full":
-                continue
-            if method in self.kind.adaptation_methods:
-                methods.append(method)
-            else:
+            if method not in supported:
                 log.info("[%s] adaptation %r: not applicable to kind %s", self.spec.name, method, self.kind.name)
-        return methods
+        return [m for m in self.suite.adaptation if m in supported]
 
     def run(self, observer: GraphObserver | None = None) -> list[Record]:
         """All stages of this task (each shown to ``observer``, e.g. the progress lines); returns one record
@@ -186,9 +194,9 @@ class TaskUnit:
         graph = self.build_graph()
         run_graph(self, graph, self.cache, self.options.force, observer)
         shutil.rmtree(self.dir / "work", ignore_errors=True)
-        return self._finish_records([node for node in graph.of_stage(RECORD.name) if node.result is not None])
+        return self._finish_records(graph, [node for node in graph.of_stage(RECORD.name) if node.result is not None])
 
-    def _finish_records(self, nodes: list[Node]) -> list[Record]:
+    def _finish_records(self, graph: Graph, nodes: list[Node]) -> list[Record]:
         """Each record with its predictions, eval fingerprint and model folder, and paired statistics
         against the teacher; the teacher's record carries the eval references out of the unit."""
         records, references = [], None
@@ -204,6 +212,9 @@ class TaskUnit:
             records.append(record)
         attach_paired_stats(self, records, references)
         teacher = reference_record(records)
+        estimates = [node.result for node in graph.of_stage(ESTIMATE.name) if node.result is not None]
+        if teacher is not None and estimates:
+            teacher.transferability = estimates[0]
         if teacher is not None and references is not None:
             setattr(teacher, REFERENCES_KEY, eval_set(self, references).model_dump(mode="json"))
         return records

@@ -139,3 +139,116 @@ def adaptation_section_html(results: RunResults, table_id: str = "adaptation") -
         + table(table_id, HEADERS, cells)
         + f'<p class="muted">{esc(ADAPTATION_NOTE.replace("*", ""))}</p>'
     )
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    """The transferability estimates of one (task, pretrained model) and the score fine-tuning then reached."""
+
+    task: str
+    teacher: str
+    record: Record
+
+    def value(self, estimator: str) -> float | None:
+        """The estimate ``estimator`` (``logme``, ``hscore``, ``leep``), None when it does not apply."""
+        value = (self.record.transferability or {}).get(estimator)
+        return float(value) if isinstance(value, (int, float)) else None
+
+
+#: The estimators as reports name them.
+ESTIMATOR_NAMES = {"logme": "LogME", "hscore": "H-score", "leep": "LEEP"}
+
+
+def estimate_rows(results: RunResults) -> list[EstimateRow]:
+    """One row per teacher PyTorch record that carries estimates."""
+    return [
+        EstimateRow(r.task, r.teacher or r.model, r)
+        for r in results.records
+        if r.role == "teacher" and r.format == "pytorch" and r.transferability
+    ]
+
+
+@dataclass(frozen=True)
+class EstimateTrust:
+    """Kendall's τ between one estimator and the fine-tuned scores over the run's (task, model) pairs."""
+
+    estimator: str
+    pairs: int
+    tau: float | None
+    p_value: float | None
+    reason: str | None = None
+
+
+#: Fewest (task, model) pairs a rank correlation is computed over.
+MIN_TAU_PAIRS = 3
+
+
+def estimate_trust(rows: Sequence[EstimateRow]) -> list[EstimateTrust]:
+    """Per estimator: Kendall's τ (scipy, through :func:`tasks.metrics.transferability.kendall_tau`) between its values and the fine-tuned scores, or why there is none."""
+    from tasks.metrics.transferability import kendall_tau
+
+    trust = []
+    for estimator in ESTIMATOR_NAMES:
+        pairs = [(row.value(estimator), row.record.score) for row in rows]
+        pairs = [(e, s) for e, s in pairs if e is not None and s is not None]
+        if len(pairs) < MIN_TAU_PAIRS:
+            reason = f"{len(pairs)} (task, model) pair(s) with a value; τ needs {MIN_TAU_PAIRS}"
+            trust.append(EstimateTrust(estimator, len(pairs), None, None, reason))
+            continue
+        tau, p_value = kendall_tau([e for e, _ in pairs], [s for _, s in pairs])
+        if tau != tau:  # NaN: one side is constant
+            trust.append(EstimateTrust(estimator, len(pairs), None, None, "one side is constant"))
+            continue
+        trust.append(EstimateTrust(estimator, len(pairs), tau, p_value))
+    return trust
+
+
+ESTIMATE_HEADERS = ["task", "model", "LogME", "H-score", "LEEP", "estimate s", "fine-tuned score"]
+
+
+def _estimate_cells(row: EstimateRow) -> list[str]:
+    data = row.record.transferability or {}
+    notes = data.get("notes") or {}
+    cells = [fmt(row.value(key), 3) if row.value(key) is not None else f"n/a ({notes.get(key, 'not computed')})"
+             for key in ESTIMATOR_NAMES]
+    return [row.task, row.teacher, *cells, fmt(data.get("seconds"), 1), fmt(row.record.score, 4)]
+
+
+def _trust_text(trust: EstimateTrust) -> str:
+    name = ESTIMATOR_NAMES[trust.estimator]
+    if trust.tau is None:
+        return f"{name}: no τ ({trust.reason})"
+    return f"{name}: Kendall's τ = {trust.tau:+.2f} (p = {trust.p_value:.3f}, {trust.pairs} pairs)"
+
+
+ESTIMATE_NOTE = (
+    "Estimates score the pretrained model's frozen features on the training split (up to 1,000 examples) "
+    "before any training; a higher value predicts a better fine-tuned score. τ ranks the estimates against the "
+    "fine-tuned scores over every (task, model) pair of the run: a model-selection estimate worth trusting has a "
+    "τ near +1 with a small p-value (across tasks with different metrics, read it with care)."
+)
+
+
+def estimates_section_md(results: RunResults) -> list[str]:
+    """``## Transferability estimates`` of ``scorecard.md`` (no lines without estimates)."""
+    rows = estimate_rows(results)
+    if not rows:
+        return []
+    lines = ["## Transferability estimates", "", "| " + " | ".join(ESTIMATE_HEADERS) + " |",
+             "|" + "---|" * len(ESTIMATE_HEADERS)]
+    lines += ["| " + " | ".join(md(cell) for cell in _estimate_cells(row)) + " |" for row in rows]
+    lines += ["", *[f"- {md(_trust_text(t))}" for t in estimate_trust(rows)], "", ESTIMATE_NOTE, ""]
+    return lines
+
+
+def estimates_section_html(results: RunResults, table_id: str = "estimates") -> str:
+    """The estimates table and their rank correlation with the fine-tuned scores ('' without estimates)."""
+    rows = estimate_rows(results)
+    if not rows:
+        return ""
+    trust = "".join(f"<li>{esc(_trust_text(t))}</li>" for t in estimate_trust(rows))
+    return (
+        '<h3 id="estimates-section">Transferability estimates</h3>'
+        + table(table_id, ESTIMATE_HEADERS, [_estimate_cells(row) for row in rows])
+        + f"<ul>{trust}</ul><p class=\"muted\">{esc(ESTIMATE_NOTE)}</p>"
+    )

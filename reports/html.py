@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.results import RunResults
-from reports.adaptation import adaptation_section_html
+from reports.adaptation import adaptation_section_html, estimates_section_html
 from reports.cards import recommendation_cards
 from reports.figures import breakdown_plot, latency_key, task_plots, training_cost_plot
 from reports.glossary import REPORT_TERMS, glossary_section
@@ -95,6 +95,7 @@ def render_report(results: RunResults) -> str:
         "score; ▼ marks a retention loss beyond that interval. Export parity: change of the task metric after "
         "export and prediction agreement with the PyTorch source (✓ within the suite's tolerance).</p>",
         adaptation_section_html(results),
+        estimates_section_html(results),
         '<h2 id="plots">Plots</h2>',
     ]
     for task in tasks:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.results import Record, RunResults
-from reports.adaptation import adaptation_section_md
+from reports.adaptation import adaptation_section_md, estimates_section_md
 from reports.escape import md, md_code
 from reports.notes import record_notes, task_notes
 from reports.recommend import recommendations
@@ -146,6 +146,7 @@ def render_scorecard_md(results: RunResults) -> str:
         "margin (`equivalence_margin` points).",
         "",
         *adaptation_section_md(results),
+        *estimates_section_md(results),
         "## Records",
         "",
         records_table(results.records),

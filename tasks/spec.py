@@ -176,6 +176,8 @@ class TaskSpec(_Strict):
     primary_metric: Text
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     distillation: DistillationConfig = Field(default_factory=DistillationConfig)
+    #: this task's adaptation methods, replacing the suite's; a method its kind lacks is an error here
+    adaptation: list[AdaptationMethod] | None = Field(None, min_length=1)
     # Kind-specific options (ignored by the other kinds).
     label_all_subtokens: bool = Field(
         False, description="ner: train on every word-piece (B- becomes I- after the first), not only the first"
@@ -191,6 +193,11 @@ class TaskSpec(_Strict):
         description="similarity only: also train on every pair with its two texts swapped (for a symmetric "
         "score; doubles the training set, as in sentence-transformers' cross-encoder STS-B recipe)",
     )
+
+    @field_validator("adaptation")
+    @classmethod
+    def _task_lists_full(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else full_listed(value)
 
     @field_validator("name")
     @classmethod
@@ -271,10 +278,7 @@ class SuiteSpec(_Strict):
     @field_validator("adaptation")
     @classmethod
     def _full_fine_tuning_listed(cls, value: list[str]) -> list[str]:
-        no_repeats(value, "a method")
-        if "full" not in value:
-            raise ValueError("must list 'full': the students distill from the fully fine-tuned teacher")
-        return value
+        return full_listed(value)
 
     @field_validator("tasks", "teachers", "students", "formats", "int8_roles")
     @classmethod
@@ -292,6 +296,15 @@ class SuiteSpec(_Strict):
     def teacher_names(self) -> list[str]:
         """The suite's teachers: ``teachers`` when given, else the single ``teacher``."""
         return list(self.teachers) if self.teachers else [self.teacher]
+
+
+def full_listed(methods: list[str]) -> list[str]:
+    """``methods`` unchanged when they list ``full`` once and nothing twice (students distill from the fully
+    fine-tuned teacher), else ``ValueError``."""
+    no_repeats(methods, "a method")
+    if "full" not in methods:
+        raise ValueError("must list 'full': the students distill from the fully fine-tuned teacher")
+    return methods
 
 
 def kind_names() -> tuple[str, ...]:

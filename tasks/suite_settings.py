@@ -59,8 +59,8 @@ class Int8Config(_Strict):
 
 
 #: How a suite may adapt the pretrained model to each task, cheapest first (docs/adaptation.md).
-AdaptationMethod = Literal["probe", "lora", "full"]
-ADAPTATION_METHODS: tuple[str, ...] = ("probe", "lora", "full")
+AdaptationMethod = Literal["estimate", "probe", "lora", "full"]
+ADAPTATION_METHODS: tuple[str, ...] = ("estimate", "probe", "lora", "full")
 
 
 class ProbeConfig(_Strict):

@@ -29,7 +29,7 @@ name: tiny-adapt
 tasks: [{task}]
 students: []
 formats: [pytorch, onnx]
-adaptation: [probe, lora, full]
+adaptation: [estimate, probe, lora, full]
 lora: {{rank: 4}}
 measure: {{batch_sizes: [1], warmup: 1, min_iterations: 2, min_seconds: 0.01, threads: 1}}
 """
@@ -71,6 +71,21 @@ def test_each_method_has_its_records_and_costs(adapted_run):
     assert probe["train"]["tokens"] == teacher["train"]["tokens"]
 
 
+def test_the_teacher_record_carries_the_estimates(adapted_run):
+    records = _records(adapted_run / "run")
+    teacher = next(r for r in records if r["role"] == "teacher" and r["format"] == "pytorch")
+    estimates = teacher["transferability"]
+    assert isinstance(estimates["logme"], float) and isinstance(estimates["hscore"], float)
+    assert estimates["leep"] is None and "classification head" in estimates["notes"]["leep"]
+    assert estimates["target"] == "sentence-class" and estimates["examples"] == estimates["rows"] == 48
+    assert estimates["seconds"] > 0
+    others = [r for r in records if r is not teacher and "transferability" in r]
+    assert not others
+    markdown = (adapted_run / "run" / "scorecard.md").read_text()
+    section = markdown.split("## Transferability estimates", 1)[1].split("## Records", 1)[0]
+    assert "LogME: no τ (1 (task, model) pair(s) with a value; τ needs 3)" in section
+
+
 def test_merged_lora_exports_with_the_same_predictions(adapted_run):
     records = {(r["model"], r["format"]): r for r in _records(adapted_run / "run")}
     name = next(model for model, _ in records if model.endswith("(lora)"))
@@ -103,11 +118,26 @@ def test_generation_skips_the_probe_and_the_plan_shows_the_rest(tmp_path, capsys
     rows = plan["plan"] if isinstance(plan, dict) else plan
     adapt = [row["model"] for row in rows if row["stage"] == "adapt"]
     assert adapt == ["all-MiniLM-L6-v2 (lora)"]
+    assert not [row for row in rows if row["stage"] == "estimate"]  # generation has no labels to estimate against
+
+
+def test_a_task_asking_for_a_method_its_kind_lacks_is_refused(tmp_path, capsys):
+    from importlib.resources import files
+
+    task = tmp_path / "generation.yaml"
+    text = (files("tasks") / "definitions" / "generation.yaml").read_text()
+    task.write_text(text.replace("name: generation", "name: gen-estimate") + "\nadaptation: [estimate, full]\n")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: g\ntasks: [{task}]\nstudents: []\nformats: [pytorch]\n")
+    assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "run"), "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'gen-estimate'" in err and "field 'adaptation'" in err and "estimate" in err and "lora, full" in err
+    assert "\n" not in err
 
 
 @pytest.mark.parametrize(
     ("adaptation", "fragment"),
-    [("[probe, lora]", "must list 'full'"), ("[full, prob]", "allowed values: 'probe', 'lora' or 'full'"),
+    [("[probe, lora]", "must list 'full'"), ("[full, prob]", "allowed values: 'estimate', 'probe', 'lora' or 'full'"),
      ("[full, full]", "more than once")],
 )
 def test_bad_adaptation_lists_are_refused(tmp_path, capsys, adaptation, fragment):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from harness.graph import Stage, downstream_stages
 from harness.registry import Registry
 from harness.stages.adapt import AdaptStage
+from harness.stages.estimate import EstimateStage
 from harness.stages.export import ExportStage
 from harness.stages.record import RecordStage
 from harness.stages.train import DistillStage, FinetuneStage
@@ -19,9 +20,10 @@ STAGES: Registry[Stage] = Registry("stage")
 FINETUNE = FinetuneStage()
 DISTILL = DistillStage()
 ADAPT = AdaptStage()
+ESTIMATE = EstimateStage()
 EXPORT = ExportStage()
 RECORD = RecordStage()
-for _stage in (FINETUNE, DISTILL, ADAPT, EXPORT, RECORD):
+for _stage in (ESTIMATE, FINETUNE, DISTILL, ADAPT, EXPORT, RECORD):
     STAGES.add(_stage.name, _stage)
 
 
@@ -35,4 +37,4 @@ def forced_stages(requested: list[str] | None) -> frozenset[str]:
     return downstream_stages((STAGES.get(name) for name in STAGES), requested)
 
 
-__all__ = ["ADAPT", "DISTILL", "EXPORT", "FINETUNE", "RECORD", "STAGES", "forced_stages"]
+__all__ = ["ADAPT", "DISTILL", "ESTIMATE", "EXPORT", "FINETUNE", "RECORD", "STAGES", "forced_stages"]

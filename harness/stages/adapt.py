@@ -52,7 +52,7 @@ class AdaptStage(_TrainingStage):
         return {
             "method": method,
             "settings": self._settings(unit, method).model_dump(mode="json"),
-            "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation"}),
+            "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation", "adaptation"}),
             "data": unit.data_fingerprint["train"],
             "teacher": model_identity(unit.teacher_source),
             "seed": unit.options.seed,

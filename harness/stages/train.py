@@ -67,7 +67,7 @@ class FinetuneStage(_TrainingStage):
 
     def payload(self, unit: Any, node: Node) -> dict[str, Any]:
         return {
-            "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation"}),
+            "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation", "adaptation"}),
             "data": unit.data_fingerprint["train"],
             "teacher": model_identity(unit.teacher_source),
             "seed": unit.options.seed,

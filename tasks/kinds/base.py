@@ -56,7 +56,9 @@ class TaskKind:
     #: the batch keys that hold targets (removed before the model's forward pass when distilling).
     label_keys: ClassVar[tuple[str, ...]] = ("labels",)
     #: the ways of adapting a pretrained model this kind supports (:data:`tasks.suite_settings.ADAPTATION_METHODS`).
-    adaptation_methods: ClassVar[tuple[str, ...]] = ("probe", "lora", "full")
+    adaptation_methods: ClassVar[tuple[str, ...]] = ("estimate", "probe", "lora", "full")
+    #: what the transferability estimates score the frozen features against (:mod:`harness.frozen_features`)
+    estimate_target: ClassVar[str] = "sentence-class"
     #: the names of the distillation loss terms this kind computes.
     loss_terms: ClassVar[tuple[str, ...]]
     #: the distillation loss weights used when the task file gives none.

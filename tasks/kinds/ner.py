@@ -103,6 +103,7 @@ class NerKind(TaskKind):
     name = "ner"
     auto_class = "AutoModelForTokenClassification"
     onnx_task = "token-classification"
+    estimate_target = "token-class"
     loss_terms = ("hard_ce", "kd_kl")
     # torchdistill's official GLUE KD recipe (KDLoss, alpha 0.9, T 3), applied per token.
     default_weights = {"hard_ce": 0.9, "kd_kl": 0.1}

@@ -154,6 +154,7 @@ class QaKind(TaskKind):
     name = "qa"
     auto_class = "AutoModelForQuestionAnswering"
     onnx_task = "question-answering"
+    estimate_target = "span"
     label_keys = ("start_positions", "end_positions")
     loss_terms = ("hard_ce", "kd_kl")
     # DistilBERT's SQuAD distillation defaults (alpha_squad 0.5, alpha_ce 0.5); see the module docstring.

@@ -57,7 +57,8 @@ class GenerationKind(TaskKind):
     name = "generation"
     auto_class = "AutoModelForSeq2SeqLM"  # only used for 'model=' students; teachers go through build_model
     onnx_task = "text2text-generation"
-    # no linear probe: a warm-started decoder's cross-attention is new, so frozen features hold nothing to decode
+    # no linear probe: a warm-started decoder's cross-attention is new, so frozen features hold nothing to
+    # decode; no estimate: LogME and H-score score labels, and a generated text has none
     adaptation_methods = ("lora", "full")
     loss_terms = ("hard_ce", "kd_kl")
     # Shleifer & Rush 2020 (DistilBART recipe): alpha_mlm (hard CE) 0.2, alpha_ce (soft KL) 0.8.
