@@ -181,7 +181,7 @@ def test_force_reruns_the_stage_and_every_stage_that_consumes_it(done, teacher, 
 
 
 def test_an_unknown_forced_stage_names_the_allowed_ones():
-    with pytest.raises(ReusebenchError, match="allowed values: finetune, distill, adapt, export, record"):
+    with pytest.raises(ReusebenchError, match="allowed values: estimate, finetune, distill, adapt, export, record"):
         forced_stages(["exports"])
 
 
@@ -214,7 +214,8 @@ def test_downstream_stages_follow_the_declared_inputs():
 
     assert downstream_stages([A(), B(), C(), D()], ["a"]) == {"a", "b", "c"}
     assert downstream_stages([A(), B(), C(), D()], ["d"]) == {"d"}
-    assert set(STAGES.names()) == {"finetune", "distill", "adapt", "export", "record"}
+    assert set(STAGES.names()) == {"estimate", "finetune", "distill", "adapt", "export", "record"}
+    assert forced_stages(["estimate"]) == {"estimate"}  # no stage consumes the estimates
     # forcing the adapted models' training recomputes their exports and records, not the teacher's
     assert forced_stages(["adapt"]) == {"adapt", "export", "record"}
 

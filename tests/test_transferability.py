@@ -91,7 +91,9 @@ def _ref_leep(source_pred, target_label):
         joint[i] = np.sum(normalized_prob[target_label == i], axis=0)
     p_target_given_source = (joint / joint.sum(axis=0, keepdims=True)).T
     empirical_prediction = source_pred @ p_target_given_source
-    empirical_prob = np.array([predict[label] for predict, label in zip(empirical_prediction, target_label, strict=True)])
+    empirical_prob = np.array(
+        [predict[label] for predict, label in zip(empirical_prediction, target_label, strict=True)]
+    )
     return np.mean(np.log(empirical_prob))
 
 

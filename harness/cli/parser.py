@@ -126,7 +126,7 @@ def _add_run_machinery(run: argparse.ArgumentParser) -> None:
     run.add_argument("--cache-dir", type=_text, help="stage cache (default: $REUSEBENCH_CACHE or ~/.cache/reusebench)")
     run.add_argument("--no-cache", action="store_true", help="neither reuse nor keep stage results across runs")
     run.add_argument("--force", type=_text, action="append", metavar="STAGE",
-                     help="recompute STAGE and every later one: finetune, distill, adapt, export, record; repeatable")
+                     help="recompute STAGE and every later one: estimate, finetune, distill, adapt, export, record; repeatable")
     run.add_argument("--energy", action="store_true", help="estimate training energy with codecarbon (extra 'energy')")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="let models run their own Python code (transformers' trust_remote_code); off by default")

@@ -20,12 +20,11 @@ from harness.adaptation import LoraSettings, adapter_bytes, apply_lora, freeze_f
 from harness.cache import CacheEntry
 from harness.estimate import encoder_params, training_seconds
 from harness.graph import Node
-from harness.models import load_model_for_kind
 from harness.options import display_name
 from harness.results import Lineage
 from harness.stages.train import _TrainingStage
 from harness.train import count_tokens, fine_tune, non_embedding_params
-from harness.variants import Variant, model_identity, seed_everything
+from harness.variants import Variant
 
 log = logging.getLogger("reusebench")
 
@@ -52,11 +51,7 @@ class AdaptStage(_TrainingStage):
         return {
             "method": method,
             "settings": self._settings(unit, method).model_dump(mode="json"),
-            "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation", "adaptation"}),
-            "data": unit.data_fingerprint["train"],
-            "teacher": model_identity(unit.teacher_source),
-            "seed": unit.options.seed,
-            "device": unit.options.device,
+            **self.pretrained_payload(unit),
         }
 
     def load(self, unit: Any, node: Node, entry: CacheEntry) -> Variant:
@@ -74,14 +69,7 @@ class AdaptStage(_TrainingStage):
         settings = self._settings(unit, method)
         options = unit.options
         log.info("[%s] adapting %s by %s", unit.spec.name, unit.teacher_name, METHOD_LABELS[method])
-        seed_everything(options.seed)  # the same head initialisation as the teacher's
-        model = unit.kind.build_model(unit.teacher_source, unit.spec) or load_model_for_kind(
-            unit.teacher_source,
-            unit.kind.auto_class,
-            unit.kind.model_kwargs(unit.spec),
-            trust_remote_code=options.trust_remote_code,
-            allow_pickle=options.allow_pickle,
-        )
+        model = self.load_pretrained(unit)  # the same head initialisation as the teacher's
         params = sum(p.numel() for p in model.parameters())
         model_n = non_embedding_params(model)
         if method == "probe":

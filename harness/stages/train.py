@@ -37,6 +37,31 @@ class _TrainingStage(StageBase):
         meta["train_cost"] = variant.train_cost.to_dict() if variant.train_cost else None
         meta["build"] = variant.build = uuid.uuid4().hex
 
+    @staticmethod
+    def pretrained_payload(unit: Any) -> dict[str, Any]:
+        """What a model trained from the pretrained checkpoint depends on: the task (less what only students
+        and the method lists read), its training data, the checkpoint, the seed and the device."""
+        return {
+            "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation", "adaptation"}),
+            "data": unit.data_fingerprint["train"],
+            "teacher": model_identity(unit.teacher_source),
+            "seed": unit.options.seed,
+            "device": unit.options.device,
+        }
+
+    @staticmethod
+    def load_pretrained(unit: Any) -> Any:
+        """The pretrained checkpoint with the task's head, its new weights drawn from the run's seed."""
+        options = unit.options
+        seed_everything(options.seed)
+        return unit.kind.build_model(unit.teacher_source, unit.spec) or load_model_for_kind(
+            unit.teacher_source,
+            unit.kind.auto_class,
+            unit.kind.model_kwargs(unit.spec),
+            trust_remote_code=options.trust_remote_code,
+            allow_pickle=options.allow_pickle,
+        )
+
     def stored(self, unit: Any, node: Node, result: Variant, path: Path) -> Variant:
         result.pytorch_dir = path
         result.key = str(node.key)
@@ -66,13 +91,7 @@ class FinetuneStage(_TrainingStage):
     after: ClassVar[tuple[str, ...]] = ()
 
     def payload(self, unit: Any, node: Node) -> dict[str, Any]:
-        return {
-            "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation", "adaptation"}),
-            "data": unit.data_fingerprint["train"],
-            "teacher": model_identity(unit.teacher_source),
-            "seed": unit.options.seed,
-            "device": unit.options.device,
-        }
+        return self.pretrained_payload(unit)
 
     def load(self, unit: Any, node: Node, entry: CacheEntry) -> Variant:
         log.info("[%s] teacher: cached (%s)", unit.spec.name, node.key)
@@ -83,14 +102,7 @@ class FinetuneStage(_TrainingStage):
     def compute(self, unit: Any, node: Node, folder: Path, meta: dict[str, Any]) -> Variant:
         log.info("[%s] fine-tuning teacher %s", unit.spec.name, unit.teacher_name)
         options = unit.options
-        seed_everything(options.seed)  # the new task head's initial weights come from this seed
-        model = unit.kind.build_model(unit.teacher_source, unit.spec) or load_model_for_kind(
-            unit.teacher_source,
-            unit.kind.auto_class,
-            unit.kind.model_kwargs(unit.spec),
-            trust_remote_code=options.trust_remote_code,
-            allow_pickle=options.allow_pickle,
-        )
+        model = self.load_pretrained(unit)
         cost = fine_tune(
             model,
             unit.kind,
