@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.profile_models import PeakInfo, ProfileRow, RunProfile  # noqa: F401 - re-exported
 from harness.result_base import KEEP_NAN, GivenKeys, OpenModel, StrEnum, without_unset
 
 SCHEMA_VERSION = 1
@@ -334,42 +335,6 @@ class Scorecard(OpenModel):
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         return without_unset(self, handler(self), frozenset({"equivalence", "tost_p", "retention_reported"}))
-
-
-class PeakInfo(OpenModel):
-    """This machine's fp32 matmul peak as the run measured it (:class:`harness.peak.PeakMeasurement`)."""
-
-    flops_per_s: float
-    method: str
-    threads: int
-    cpu: str
-    measured_at: str
-
-
-class ProfileRow(OpenModel):
-    """One stage node of a unit as it ran (computed) or was read from the stage cache (``cached``)."""
-
-    task: str
-    teacher: str | None = None
-    stage: str
-    model: str
-    format: str | None = None
-    cached: bool
-    wall_s: float
-    #: CPU seconds of the run's process and its finished children (measurement workers) during the node
-    cpu_s: float
-    #: training nodes that were computed: their ``train_cost`` tokens and FLOPs over its wall time
-    tokens_per_s: float | None = None
-    flops_per_s: float | None = None
-    #: ``flops_per_s`` as a fraction of the peak (``RunProfile.peak``, measured where the unit ran)
-    peak_fraction: float | None = None
-
-
-class RunProfile(OpenModel):
-    """Where a run's time went, per stage node (:mod:`harness.profile`), with the peak it is compared with."""
-
-    peak: PeakInfo | None = None
-    rows: list[ProfileRow] = Field(default_factory=list)
 
 
 class RunResults(OpenModel):
