@@ -47,7 +47,7 @@ MANIFEST = ".reusebench-entry.json"
 CACHE_MARKER = ".reusebench-cache"
 CACHE_FORMAT = 1
 #: The stage folders reusebench writes (the names of ``harness.stages.STAGES``; a test keeps them equal).
-KNOWN_STAGES = ("finetune", "distill", "export", "record")
+KNOWN_STAGES = ("estimate", "finetune", "distill", "adapt", "export", "record")
 #: Derived caches reusebench may keep under its root (removed by ``clean``, listed by ``info``).
 DERIVED_DIRS = ("datasets",)
 #: A temporary entry folder: ``.tmp-<key>-<random suffix>`` (see :meth:`StageCache.write`).
