@@ -1,7 +1,8 @@
 """How much does the measurement harness add to a model's latency?
 
-Measures the p50 of the same ONNX model on the same inputs two ways, each in a fresh process:
-through the harness (``measure_in_subprocess``: worker, predictor, CPU-load monitor, RSS sampler)
+Measures the p50 of the same ONNX model on the same inputs two ways, each in a process of its own:
+through the harness (``measure_in_subprocess``: worker forked by the measurement server as in a run, or
+started fresh with ``--spawn``; predictor, CPU-load monitor, RSS sampler)
 and through a bare ``onnxruntime.InferenceSession`` loop with the same session options, warm-up,
 minimum iterations and seconds. The two are interleaved for ``--rounds`` rounds and the median p50 of
 each is compared. The last line printed is ``ratio=<harness p50 / bare p50>``; it should be <= 1.10.
@@ -109,8 +110,10 @@ def run_bare(model_dir: Path, inputs: Path, batch_size: int, threads: int, workd
     return json.loads(result.read_text())["p50"]
 
 
-def run_harness(model_dir: Path, inputs: Path, batch_size: int, threads: int, workdir: Path) -> tuple[float, dict]:
-    """The same measurement through ``measure_in_subprocess``; returns (p50 ms, latency stats)."""
+def run_harness(model_dir: Path, inputs: Path, batch_size: int, threads: int, workdir: Path,
+                server: object = None) -> tuple[float, dict]:
+    """The same measurement through ``measure_in_subprocess`` (forked by ``server`` when given, as in a
+    run); returns (p50 ms, latency stats)."""
     from harness.measure import MeasureJob, measure_in_subprocess
 
     # retries=0: one timed block on each side. With retries the harness reports its least disturbed
@@ -118,7 +121,7 @@ def run_harness(model_dir: Path, inputs: Path, batch_size: int, threads: int, wo
     job = MeasureJob(model_dir=str(model_dir), fmt="onnx", inputs=str(inputs), batch_sizes=[batch_size],
                      threads=threads, warmup=WARMUP, min_iterations=MIN_ITERATIONS, min_seconds=MIN_SECONDS,
                      retries=0)
-    stats = measure_in_subprocess(job, workdir)["latency_ms"][f"batch_{batch_size}"]
+    stats = measure_in_subprocess(job, workdir, server=server)["latency_ms"][f"batch_{batch_size}"]
     return stats["p50"], stats
 
 
@@ -129,16 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--spawn", action="store_true",
+                        help="start a fresh worker per measurement instead of forking it from the run's server")
     parser.add_argument("--bare-worker", nargs=2, metavar=("JOB", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_worker:
         bare_worker(*args.bare_worker)
         return 0
 
-    from harness.measure import save_inputs
+    from harness.measure import ForkServerPool, save_inputs
 
+    pool = ForkServerPool()
     with tempfile.TemporaryDirectory(prefix="latency-calibration-") as tmp:
         workdir = Path(tmp)
+        server = None if args.spawn else pool.get("onnx", args.threads, workdir / "logs")
         onnx_dir = args.onnx_dir
         if onnx_dir is None:
             t0 = time.perf_counter()
@@ -147,14 +154,16 @@ def main(argv: list[str] | None = None) -> int:
         batch = tokenize(onnx_dir, args.batch_size)
         inputs = save_inputs(workdir / "inputs.npz", {args.batch_size: batch})
         seq_len = next(iter(batch.values())).shape[1]
-        print(f"batch {args.batch_size} x seq {seq_len}, threads {args.threads}, {args.rounds} rounds")
+        mode = "a fresh worker each" if args.spawn else "forked by the measurement server, as in a run"
+        print(f"batch {args.batch_size} x seq {seq_len}, threads {args.threads}, {args.rounds} rounds; harness: {mode}")
         harness_p50s, bare_p50s = [], []
         for r in range(args.rounds):
             # Alternate which goes first so a drifting background load does not favour one side.
             order = ("harness", "bare") if r % 2 == 0 else ("bare", "harness")
             for side in order:
                 if side == "harness":
-                    p50, stats = run_harness(onnx_dir, inputs, args.batch_size, args.threads, workdir / "harness")
+                    p50, stats = run_harness(onnx_dir, inputs, args.batch_size, args.threads, workdir / "harness",
+                                             server)
                     harness_p50s.append(p50)
                     note = (f" (n={stats['n']}, cv={stats['cv']:.3f}, other load={stats['other_load_cores']}, "
                             f"attempts={stats['attempts']}, noisy={stats['noisy']})")
@@ -163,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                     bare_p50s.append(p50)
                     note = ""
                 print(f"round {r + 1}: {side:7s} p50 {p50:.3f} ms{note}")
+        pool.close_all()
     harness_p50, bare_p50 = statistics.median(harness_p50s), statistics.median(bare_p50s)
     print(f"harness p50 (median of {args.rounds}): {harness_p50:.3f} ms")
     print(f"bare    p50 (median of {args.rounds}): {bare_p50:.3f} ms")

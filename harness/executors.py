@@ -51,11 +51,16 @@ def _ray_unit(unit_args: tuple[Any, ...], unit_class: type, run_unit: UnitFuncti
     """Body of one Ray task: rebuild the unit from its inputs, run it, return JSON-able records."""
     import torch
 
+    from harness.measure.forkserver import SERVERS
+
     torch.set_num_threads(threads)
     unit = unit_class(*unit_args)
     unit.prepare_data()
     worker = {"executor": "ray", "host": socket.gethostname(), "pid": os.getpid()}
-    return [{**record.model_dump(mode="json"), "worker": worker} for record in run_unit(unit)]
+    try:
+        return [{**record.model_dump(mode="json"), "worker": worker} for record in run_unit(unit)]
+    finally:
+        SERVERS.close_all()  # a Ray worker outlives its task: its measurement servers must not
 
 
 class RayExecutor:

@@ -3,7 +3,7 @@
 A :class:`StageProfiler` watches a unit's graph walk like :class:`harness.progress.StageProgress` does
 (:class:`ObserverGroup` shows the walk to both). For each node computed or read from the stage cache it keeps
 the task, stage, model, format, whether it was cached, its wall seconds and the CPU seconds of this process and
-its finished children (``getrusage``: measurement workers included once they exit); for a computed training node
+its finished children (``getrusage``, plus the measurement processes forked for it); for a computed training node
 (a result with a ``train_cost``) also tokens/s, achieved FLOP/s and their fraction of this machine's fp32 matmul
 peak (:mod:`harness.peak`). The rows leave a unit on its first record under :data:`PROFILE_KEY` (so they
 travel from Ray workers too); the runner collects them into ``RunResults.profile`` and logs a table to run.log.
@@ -28,8 +28,11 @@ PROFILE_KEY = "stage_profile"
 
 
 def process_cpu_s() -> float:
-    """User + system CPU seconds of this process and of its children that have been waited for."""
-    total = 0.0
+    """User + system CPU seconds of this process, of its children that have been waited for, and of the
+    measurement processes its fork servers have run (:func:`harness.measure.forkserver.forked_cpu_s`)."""
+    from harness.measure.forkserver import forked_cpu_s
+
+    total = forked_cpu_s()
     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
         usage = resource.getrusage(who)
         total += usage.ru_utime + usage.ru_stime

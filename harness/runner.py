@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.executors import get_executor
+from harness.measure.forkserver import SERVERS
 from harness.options import RunOptions, check_device
 from harness.peak import peak_or_none
 from harness.per_example import collect_eval_sets
@@ -152,11 +153,14 @@ def execute(prepared: PreparedRun) -> RunResults:
     log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
     progress.header(units)
     peak = peak_or_none()
-    for records in prepared.executor.run_units(units, run_unit):
-        collect_eval_sets(results, records)
-        collect_profile(results, records, peak)
-        results.records.extend(records)
-        progress.unit_done(records[0].task if records else "unit")
+    try:
+        for records in prepared.executor.run_units(units, run_unit):
+            collect_eval_sets(results, records)
+            collect_profile(results, records, peak)
+            results.records.extend(records)
+            progress.unit_done(records[0].task if records else "unit")
+    finally:
+        SERVERS.close_all()  # the measurement servers live for the run (harness.measure.forkserver)
     results.wall_s = round(time.perf_counter() - prepared.start, 2)
     log_profile(results.profile)
     return results

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -170,44 +171,77 @@ def test_worker_round_trip(tiny_onnx: Path, tmp_path: Path) -> None:
     assert result["torch_imported"] is False  # ONNX measurements must not pay torch's start-up
 
 
-def test_prestarted_worker_measures_the_job_it_was_started_for(tiny_onnx: Path, tmp_path: Path) -> None:
-    from harness.measure import PrestartedWorker
+def _job(model_dir: Path, inputs: Path, fmt: str = "onnx", **timing: Any) -> MeasureJob:
+    timing = {"warmup": 1, "min_iterations": 5, "min_seconds": 0.05, "retries": 0, **timing}
+    return MeasureJob(model_dir=str(model_dir), fmt=fmt, inputs=str(inputs), batch_sizes=[1], threads=1, **timing)
+
+
+def test_fork_server_measures_each_job_in_a_fresh_child(tiny_onnx: Path, tmp_path: Path) -> None:
+    from harness.measure import ForkServerPool
 
     inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 8, 0)})
-    job = MeasureJob(model_dir=str(tiny_onnx), fmt="onnx", inputs=str(inputs), batch_sizes=[1], threads=1,
-                     warmup=2, min_iterations=10, min_seconds=0.1, retries=0)
-    worker = PrestartedWorker("onnx", tiny_onnx, 1, tmp_path / "work")
-    time.sleep(0.5)  # the caller's own work (evaluation) while the worker imports
-    assert worker.proc.poll() is None  # it waits for its job, it does not measure anything by itself
-    result = measure_in_subprocess(job, tmp_path / "work", timeout_s=120, worker=worker)
-    assert worker.proc.returncode == 0
-    assert result["latency_ms"]["batch_1"]["n"] >= 10
-    assert result["runtime_import_s"] > 0 and result["torch_imported"] is False
-    assert result["thread_env"]["OMP_NUM_THREADS"] == "1"
+    pool = ForkServerPool()
+    try:
+        server = pool.get("onnx", 1, tmp_path / "logs")
+        assert pool.get("onnx", 1, tmp_path / "logs") is server  # one server per (runtime, threads)
+        assert pool.get("onnx", 2, tmp_path / "logs") is not server
+        first = measure_in_subprocess(_job(tiny_onnx, inputs), tmp_path / "a", timeout_s=120, server=server)
+        second = measure_in_subprocess(_job(tiny_onnx, inputs, "onnx-int8"), tmp_path / "b", timeout_s=120,
+                                       server=server)
+        for result in (first, second):
+            assert result["latency_ms"]["batch_1"]["n"] >= 5
+            assert result["torch_imported"] is False  # the ONNX server never imports torch
+            assert result["thread_env"]["OMP_NUM_THREADS"] == "1"
+            assert result["runtime_import_s"] > 0  # the server's one import, reported with each job
+        assert server.alive()
+    finally:
+        pool.close_all()
+    assert not server.alive()
 
 
-def test_prestarted_worker_for_another_job_is_stopped_and_a_new_process_measures(
-    tiny_onnx: Path, tmp_path: Path
-) -> None:
-    from harness.measure import PrestartedWorker
-
-    inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 8, 0)})
-    job = MeasureJob(model_dir=str(tiny_onnx), fmt="onnx", inputs=str(inputs), batch_sizes=[1], threads=1,
-                     warmup=1, min_iterations=5, min_seconds=0.05, retries=0)
-    stale = PrestartedWorker("onnx-int8", tiny_onnx, 1, tmp_path / "stale")
-    result = measure_in_subprocess(job, tmp_path / "work", timeout_s=120, worker=stale)
-    assert stale.proc.returncode is not None and stale.proc.returncode != 0  # killed, never handed the job
-    assert result["latency_ms"]["batch_1"]["n"] >= 5
-
-
-def test_prestarted_worker_that_fails_reports_its_stderr(tmp_path: Path) -> None:
-    from harness.measure import PrestartedWorker
+def test_fork_server_survives_a_failed_job_and_reports_its_stderr(tiny_onnx: Path, tmp_path: Path) -> None:
+    from harness.measure import ForkServerPool
 
     inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 4, 0)})
-    job = MeasureJob(model_dir=str(tmp_path / "no-model"), fmt="onnx", inputs=str(inputs))
-    worker = PrestartedWorker("onnx", tmp_path / "no-model", job.threads, tmp_path / "work")
-    with pytest.raises(RuntimeError, match="ONNX model not found"):
-        measure_in_subprocess(job, tmp_path / "work", timeout_s=120, worker=worker)
+    pool = ForkServerPool()
+    try:
+        server = pool.get("onnx", 1, tmp_path / "logs")
+        with pytest.raises(RuntimeError, match="ONNX model not found"):
+            measure_in_subprocess(_job(tmp_path / "no-model", inputs), tmp_path / "bad", timeout_s=120, server=server)
+        assert server.alive()
+        result = measure_in_subprocess(_job(tiny_onnx, inputs), tmp_path / "good", timeout_s=120, server=server)
+        assert result["latency_ms"]["batch_1"]["n"] >= 5
+    finally:
+        pool.close_all()
+
+
+def test_fork_server_past_its_timeout_is_stopped_and_replaced(tiny_onnx: Path, tmp_path: Path) -> None:
+    from harness.measure import ForkServerPool
+
+    inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 4, 0)})
+    pool = ForkServerPool()
+    try:
+        server = pool.get("onnx", 1, tmp_path / "logs")
+        with pytest.raises(RuntimeError, match="timed out after 0.5 s"):
+            measure_in_subprocess(_job(tiny_onnx, inputs, min_seconds=30.0), tmp_path / "slow", timeout_s=0.5,
+                                  server=server)
+        assert not server.alive()
+        assert pool.get("onnx", 1, tmp_path / "logs") is not server
+    finally:
+        pool.close_all()
+
+
+def test_fork_server_of_another_runtime_is_refused(tiny_onnx: Path, tmp_path: Path) -> None:
+    from harness.measure import ForkServerPool
+
+    inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 4, 0)})
+    pool = ForkServerPool()
+    try:
+        server = pool.get("onnx", 1, tmp_path / "logs")
+        with pytest.raises(ValueError, match="server for onnx at 1 thread.*cannot measure pytorch"):
+            measure_in_subprocess(_job(tiny_onnx, inputs, "pytorch"), tmp_path / "x", server=server)
+    finally:
+        pool.close_all()
 
 
 def test_worker_failure_raises_with_stderr(tmp_path: Path) -> None:

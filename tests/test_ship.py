@@ -44,17 +44,11 @@ FAKE_BLOCK = {"p50": 2.0, "p90": 2.5, "p99": 3.0, "mean": 2.1, "std": 0.2, "min"
               "batch_size": 1, "threads": 1}
 
 
-class _NoWorker:
-    """Stands in for the pre-started measurement process."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+def _no_server(*args: Any) -> None:
+    """Stands in for the measurement server (nothing is measured in this module)."""
 
 
-def _fake_measure(unit: Any, variant: Any, fmt: str, folder: Path, inputs: Path, worker: Any = None) -> dict:
+def _fake_measure(unit: Any, variant: Any, fmt: str, folder: Path, inputs: Path) -> dict:
     scale = {"pytorch": 1.0, "onnx": 0.5}.get(fmt, 0.25)
     blocks = {f"batch_{b}": {**FAKE_BLOCK, **{k: FAKE_BLOCK[k] * scale * b for k in ("p50", "p90", "p99", "mean",
                                                                                   "min", "max")}, "batch_size": b}
@@ -65,7 +59,6 @@ def _fake_measure(unit: Any, variant: Any, fmt: str, folder: Path, inputs: Path,
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One run of the five built-in tasks (a teacher and a 1-layer student; pytorch, onnx, onnx-int8)."""
-    import harness.measure.isolated
     import harness.stages.record
 
     root = tmp_path_factory.mktemp("ship")
@@ -74,7 +67,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     db = f"sqlite:///{root / 'store.db'}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(harness.stages.record, "measure", _fake_measure)
-        patch.setattr(harness.measure.isolated, "PrestartedWorker", _NoWorker)
+        patch.setattr(harness.stages.record, "measurement_server", _no_server)
         code = main(["run", "--suite", str(root / "suite.yaml"), "--teacher", str(teacher), "--out", str(root / "run"),
                      "--cache-dir", str(root / "cache"), "--db", db, "--quiet", "--max-train", "32", "--max-eval",
                      "16", "--bootstrap", "20", "--threads", "1"])

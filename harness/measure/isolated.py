@@ -1,7 +1,8 @@
-"""Run one (model, format) measurement in a fresh Python process.
+"""Run one (model, format) measurement in a Python process of its own.
 
-A fresh process per measurement keeps one model's memory, thread pools and allocator state from
-disturbing the next, and makes the peak RSS that model's alone.
+A process per measurement keeps one model's memory, thread pools and allocator state from disturbing
+the next, and makes the peak RSS that model's alone. The process is started fresh, or forked by a
+server that has imported the runtime already (:mod:`harness.measure.forkserver`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from harness.measure.forkserver import ForkServer, runtime_of
 
 # harness/measure/isolated.py -> the directory that holds the harness package.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -71,57 +74,14 @@ def _tail(text: str, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-class PrestartedWorker:
-    """A measurement worker started before its job is known: it imports the runtime of ``fmt`` (torch and
-    transformers take seconds) and then waits. Start it, do other work (evaluate the model), then pass it
-    to :func:`measure_in_subprocess`. It is still a fresh process that measures one model, and it measures
-    nothing before the job arrives, so the import overlaps only with the caller's own work."""
+def measure_in_subprocess(job: MeasureJob, workdir: Path, timeout_s: float = 900, server: ForkServer | None = None) -> dict:
+    """Run ``job`` in a process of its own and return its result dict.
 
-    def __init__(self, fmt: str, model_dir: str | Path, threads: int, workdir: Path):
-        self.fmt, self.model_dir, self.threads = fmt, str(model_dir), threads
-        workdir = Path(workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.stderr_path = workdir / STDERR_FILE
-        self._stderr = self.stderr_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.measure.worker", "--prestart", fmt, self.model_dir],
-            env=child_env(threads), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr, text=True,
-        )
-
-    def fits(self, job: MeasureJob) -> bool:
-        """Whether this worker was started for ``job``'s format, model and thread count."""
-        return (job.fmt, job.model_dir, job.threads) == (self.fmt, self.model_dir, self.threads)
-
-    def run(self, job_path: Path, result_path: Path, timeout_s: float) -> tuple[int, str]:
-        """Hand over the job and wait; returns (exit code, stderr)."""
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(f"{job_path}\t{result_path}\n")
-            self.proc.stdin.close()
-        except BrokenPipeError:  # the worker died while importing; its stderr says why
-            pass
-        try:
-            code = self.proc.wait(timeout=timeout_s)
-        finally:
-            self.close()
-        return code, self.stderr_path.read_text(errors="replace")
-
-    def close(self) -> None:
-        """Stop the worker if it is still running (a job that was never handed over)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._stderr.close()
-
-
-def measure_in_subprocess(
-    job: MeasureJob, workdir: Path, timeout_s: float = 900, worker: PrestartedWorker | None = None
-) -> dict:
-    """Run ``job`` in a fresh ``python -m harness.measure.worker`` and return its result dict.
-
-    ``worker``: a :class:`PrestartedWorker` started for this job (else a new process is started now).
-    The job, the result and the worker's stderr are kept in ``workdir``. Raises RuntimeError with the
-    last 20 lines of stderr when the worker fails or runs past ``timeout_s``.
+    ``server``: a :class:`~harness.measure.forkserver.ForkServer` for the job's runtime and threads, which
+    forks that process with the runtime already imported; without one, a fresh
+    ``python -m harness.measure.worker`` is started. The job, the result and the process's stderr are kept
+    in ``workdir``. Raises RuntimeError with the last 20 lines of stderr when the measurement fails or runs
+    past ``timeout_s``.
     """
     if job.threads < 1:
         raise ValueError(f"threads must be >= 1, got {job.threads}")
@@ -130,21 +90,26 @@ def measure_in_subprocess(
     job_path, result_path = workdir / JOB_FILE, workdir / RESULT_FILE
     job_path.write_text(json.dumps(asdict(job), indent=2))
     result_path.unlink(missing_ok=True)
-    if worker is not None and worker.fits(job):
+    if server is not None:
+        if (server.threads, server.runtime) != (job.threads, runtime_of(job.fmt, job.model_dir)):
+            raise ValueError(
+                f"measurement server for {server.runtime} at {server.threads} thread(s) cannot measure "
+                f"{job.fmt} at {job.threads}"
+            )
+        stderr_path = workdir / STDERR_FILE
         try:
-            code, stderr = worker.run(job_path, result_path, timeout_s)
-        except subprocess.TimeoutExpired as err:
+            code = server.run(job_path, result_path, stderr_path, timeout_s)
+        except TimeoutError as err:
             raise RuntimeError(
                 f"measurement of {job.model_dir} ({job.fmt}) timed out after {timeout_s} s:\n"
-                f"{_tail(worker.stderr_path.read_text(errors='replace'))}"
+                f"{_tail(stderr_path.read_text(errors='replace') if stderr_path.exists() else '')}"
             ) from err
         if code != 0:
             raise RuntimeError(
-                f"measurement of {job.model_dir} ({job.fmt}) failed with exit code {code}:\n{_tail(stderr)}"
+                f"measurement of {job.model_dir} ({job.fmt}) failed with exit code {code}:\n"
+                f"{_tail(stderr_path.read_text(errors='replace'))}"
             )
         return json.loads(result_path.read_text())
-    if worker is not None:
-        worker.close()
     command = [sys.executable, "-m", "harness.measure.worker", str(job_path), str(result_path)]
     try:
         proc = subprocess.run(

@@ -1,11 +1,7 @@
 """Measurement worker: ``python -m harness.measure.worker JOB.json RESULT.json``.
 
-Or pre-started: ``python -m harness.measure.worker --prestart FMT MODEL_DIR`` imports the runtime of
-``FMT`` first, then reads one line ``JOB.json<TAB>RESULT.json`` from stdin, runs that job and exits.
-The parent starts it while it evaluates the model, so the seconds of importing torch and transformers
-overlap with other work, and the worker is still a fresh process that measures one model only.
-
-Meant to run in a fresh process (see :mod:`harness.measure.isolated`). ONNX formats never import torch
+Meant to run in a fresh process: started for one job (see :mod:`harness.measure.isolated`), or forked
+for it by a server that imported the runtime already (:mod:`harness.measure.forkserver`). ONNX formats never import torch
 (except generation exports, which decode through optimum), which keeps start-up fast and memory honest.
 """
 
@@ -25,7 +21,8 @@ from harness.measure.memory import PeakRSSSampler, cuda_peak_mb
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def _import_runtime(fmt: str, model_dir: str) -> None:
+def import_runtime(fmt: str, model_dir: str) -> None:
+    """Import what measuring ``fmt`` needs (for PyTorch, the model's architecture classes too)."""
     # Imported before the RSS baseline and the load timer: peak_rss_mb and load_s are then the model
     # itself, while process_peak_rss_mb includes the runtime.
     if fmt == "pytorch":
@@ -65,7 +62,7 @@ def run_job(job: dict, import_s: float | None = None) -> dict:
 
     threads = int(job.get("threads") or 1)
     t0 = time.perf_counter()
-    _import_runtime(job["fmt"], job["model_dir"])
+    import_runtime(job["fmt"], job["model_dir"])
     import_s = time.perf_counter() - t0 if import_s is None else import_s
     data = np.load(job["inputs"])
     batches = {int(b): _batch_inputs(data, int(b)) for b in job["batch_sizes"]}
@@ -115,24 +112,11 @@ def run_job(job: dict, import_s: float | None = None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = sys.argv[1:] if argv is None else argv
-    import_s = None
-    if len(args) == 3 and args[0] == "--prestart":
-        t0 = time.perf_counter()
-        _import_runtime(args[1], args[2])
-        import_s = time.perf_counter() - t0
-        line = sys.stdin.readline().rstrip("\n")
-        if not line:  # the parent closed stdin without a job: nothing to do
-            return 0
-        args = line.split("\t")
     if len(args) != 2:
-        print(
-            "usage: python -m harness.measure.worker JOB.json RESULT.json\n"
-            "       python -m harness.measure.worker --prestart FMT MODEL_DIR  (then JOB.json<TAB>RESULT.json on stdin)",
-            file=sys.stderr,
-        )
+        print("usage: python -m harness.measure.worker JOB.json RESULT.json", file=sys.stderr)
         return 2
     job = json.loads(Path(args[0]).read_text())
-    result = run_job(job, import_s=import_s)
+    result = run_job(job)
     Path(args[1]).write_text(json.dumps(result, indent=2))
     return 0
 

@@ -1,8 +1,8 @@
 """The record stage: evaluate one (model, format) on the eval split and measure its latency and memory.
 
 Evaluation runs here, through the same predictor interface as measurement; latency and memory are
-measured in a separate process (:mod:`harness.measure.isolated`), started while this one evaluates so
-that its imports overlap the evaluation. An ONNX format is checked against the PyTorch evaluation of
+measured in a separate process per (model, format), forked by a server that imported its runtime once
+(:mod:`harness.measure.forkserver`; its first import overlaps this process's evaluation). An ONNX format is checked against the PyTorch evaluation of
 the same model (parity of the task metric).
 """
 
@@ -51,8 +51,16 @@ def evaluate(unit: Any, folder: Path, fmt: str) -> Evaluation:
     )
 
 
-def measure(unit: Any, variant: Variant, fmt: str, folder: Path, inputs: Path, worker: Any = None) -> dict[str, Any]:
-    """Latency and memory of one (model, format), in its own process (``worker``, when pre-started)."""
+def measurement_server(unit: Any, fmt: str, folder: Path) -> Any:
+    """The fork server that measures ``fmt`` models of this unit (started now when none runs: it imports its
+    runtime while the caller evaluates)."""
+    from harness.measure.forkserver import SERVERS, runtime_of
+
+    return SERVERS.get(runtime_of(fmt, folder), unit.suite.measure.threads, unit.dir.parent)
+
+
+def measure(unit: Any, variant: Variant, fmt: str, folder: Path, inputs: Path) -> dict[str, Any]:
+    """Latency and memory of one (model, format), in a process of its own forked by the runtime's server."""
     from harness.measure.isolated import MeasureJob, measure_in_subprocess
 
     config = unit.suite.measure
@@ -67,7 +75,8 @@ def measure(unit: Any, variant: Variant, fmt: str, folder: Path, inputs: Path, w
         min_iterations=config.min_iterations,
         min_seconds=config.min_seconds,
     )
-    return measure_in_subprocess(job, unit.dir / variant.label / f"measure-{fmt}", worker=worker)
+    server = measurement_server(unit, fmt, folder)
+    return measure_in_subprocess(job, unit.dir / variant.label / f"measure-{fmt}", server=server)
 
 
 class RecordStage(StageBase):
@@ -123,25 +132,20 @@ class RecordStage(StageBase):
         return unit.references[variant.build]
 
     def compute(self, unit: Any, node: Node, folder: Path, meta: dict[str, Any]) -> Outcome:
-        from harness.measure.isolated import PrestartedWorker
-
         variant: Variant = node.inputs["model"].result
         fmt = node.params["fmt"]
         model_dir = self.format_dir(unit, node)
         reference = self._reference(unit, node, variant) if fmt != "pytorch" else None
-        # The measurement process starts now and imports its runtime while this one evaluates.
-        worker = PrestartedWorker(fmt, model_dir, unit.suite.measure.threads, unit.dir / variant.label / f"measure-{fmt}")
-        try:
-            log.info("[%s] evaluating %s (%s)", unit.spec.name, variant.name, fmt)
-            evaluation = evaluate(unit, model_dir, fmt)
-            if fmt == "pytorch":
-                unit.references[variant.build] = evaluation
-            inputs = unit.measurement_inputs()
-        except BaseException:
-            worker.close()
-            raise
+        # The runtime's measurement server (started at the first record that needs it) imports while this
+        # process evaluates.
+        measurement_server(unit, fmt, model_dir)
+        log.info("[%s] evaluating %s (%s)", unit.spec.name, variant.name, fmt)
+        evaluation = evaluate(unit, model_dir, fmt)
+        if fmt == "pytorch":
+            unit.references[variant.build] = evaluation
+        inputs = unit.measurement_inputs()
         log.info("[%s] measuring %s (%s)", unit.spec.name, variant.name, fmt)
-        measured = measure(unit, variant, fmt, model_dir, inputs, worker)
+        measured = measure(unit, variant, fmt, model_dir, inputs)
         teacher_record = node.needs.get("teacher_record")
         teacher_predictions = teacher_record.result.predictions if teacher_record is not None else None
         record = build_record(unit, variant, fmt, model_dir, evaluation, reference, teacher_predictions, measured)
