@@ -213,6 +213,7 @@ def _make_two_rate_trainer_class(new_learning_rate: float) -> type:
                     lr=self.args.learning_rate,
                     betas=(self.args.adam_beta1, self.args.adam_beta2),
                     eps=self.args.adam_epsilon,
+                    fused=True,  # as the Trainer's own default (adamw_torch_fused): one kernel, not a loop
                 )
             return self.optimizer
 
