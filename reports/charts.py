@@ -124,3 +124,41 @@ def lines(
         empty(canvas, area)
     bottom = axes.legend(canvas, items, area.x0 - 30, WIDTH - 8, bottom)
     return finish(canvas, title, bottom)
+
+
+def stacked_bars(
+    categories: Sequence[str],
+    segments: Mapping[str, Sequence[float]],
+    *,
+    title: str,
+    ylabel: str,
+    colors: Mapping[str, str] | None = None,
+) -> str:
+    """One bar per category, made of one segment per series stacked in the order of ``segments`` (zero or
+    negative values draw nothing); each bar's total is written above it."""
+    names = list(segments)
+    totals = [sum(max(0.0, segments[n][i]) for n in names if i < len(segments[n])) for i in range(len(categories))]
+    canvas, area, scale = plot_frame(title, ylabel, [0.0, *totals], base=0.0)
+    slot = area.width / max(len(categories), 1)
+    width = 0.6 * slot
+    for position, category in enumerate(categories):
+        x = area.x0 + slot * position + 0.2 * slot
+        bottom = 0.0
+        for index, name in enumerate(names):
+            value = segments[name][position] if position < len(segments[name]) else 0.0
+            if not (math.isfinite(value) and value > 0):
+                continue
+            top = bottom + value
+            color = (colors or {}).get(name) or series_color(index)
+            canvas.rect(Box(x, scale(top), x + width, scale(bottom)), color, title=f"{category}, {name}: {value:.1f}")
+            bottom = top
+        if totals[position] > 0:
+            canvas.text(x + width / 2, scale(totals[position]) - 4, f"{totals[position]:.0f}", 10, anchor="middle")
+    axes.frame(canvas, area)
+    centres = [area.x0 + slot * (i + 0.5) for i in range(len(categories))]
+    label_bottom = category_labels(canvas, categories, centres, slot, area.y1)
+    if not categories:
+        empty(canvas, area)
+    items = [LegendItem("bar", (colors or {}).get(n) or series_color(i), n) for i, n in enumerate(names)]
+    label_bottom = axes.legend(canvas, items, area.x0 - 30, WIDTH - 8, label_bottom)
+    return finish(canvas, title, label_bottom)

@@ -117,3 +117,56 @@ def breakdown_plot(results: RunResults) -> str:
         "Per-task breakdown: each variant's score as a fraction of its teacher's (colour: format; light: the "
         "teacher's own exports); dashed: the 97 % full-credit line.",
     )
+
+
+#: the order in which a unit's stages run (the profile's stacked bars follow it)
+STAGE_ORDER = ("estimate", "finetune", "adapt", "distill", "export", "record")
+
+
+def profile_plot(results: RunResults) -> str:
+    """Where each task's wall time went: one stacked bar per task, a segment per stage (the run's profile);
+    empty when the run has no profile."""
+    rows = results.profile.rows if results.profile is not None else []
+    if not rows:
+        return ""
+    tasks = list(dict.fromkeys(row.task for row in rows))
+    stages = [s for s in STAGE_ORDER if any(r.stage == s for r in rows)]
+    stages += sorted({r.stage for r in rows} - set(stages))
+    segments = {
+        stage: [sum(r.wall_s for r in rows if r.task == task and r.stage == stage) for task in tasks]
+        for stage in stages
+    }
+    cached = sum(1 for r in rows if r.cached)
+    return figure(
+        plots.stacked_bars(tasks, segments, title="Where the time went", ylabel="wall time, s"),
+        "Wall seconds of every stage node of the run (the profile in results.json; the table with CPU seconds, "
+        "tokens/s and the fraction of this machine's matmul peak is at the end of run.log), summed per task and "
+        "stage; the number above a bar is the task's total."
+        + (f" {cached} node(s) came from the stage cache: their time is the reading." if cached else ""),
+    )
+
+
+def adaptation_curve(results: RunResults, task: str) -> str:
+    """One task's adaptation curve: each method's score (95 % CI) against the parameters it trained, log
+    scale; '' when the task was adapted one way only."""
+    from reports.adaptation import METHOD_NAMES, adaptation_rows
+
+    rows = [row for row in adaptation_rows(results) if row.task == task]
+    if not rows:
+        return ""
+    teachers = {row.teacher for row in rows}
+    points = []
+    for row in rows:
+        ci = row.record.score_ci
+        name = METHOD_NAMES[row.method] + (f" · {row.teacher}" if len(teachers) > 1 else "")
+        points.append(plots.Point(label=name, x=float(row.trainable_params), y=float(row.record.score or 0.0),
+                                  group=name, y_low=ci.low if ci else None, y_high=ci.high if ci else None,
+                                  format=str(row.record.format), role=str(row.record.role)))
+    metric = rows[0].record.primary_metric
+    return figure(
+        plots.scatter(points, title=f"{task}: adaptation curve", xlabel="trainable parameters (log scale)",
+                      ylabel=metric, front=True, log_x=True),
+        f"{task}: {metric} (95 % CI) of each way of adapting the pretrained model against the parameters it "
+        "trained: linear probe (the new head only), LoRA (low-rank updates and the head), full fine-tuning; "
+        "dashed: the Pareto front (no other method trains fewer parameters and scores higher).",
+    )

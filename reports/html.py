@@ -10,7 +10,14 @@ from pathlib import Path
 from harness.results import RunResults
 from reports.adaptation import adaptation_section_html, estimates_section_html
 from reports.cards import recommendation_cards
-from reports.figures import breakdown_plot, latency_key, task_plots, training_cost_plot
+from reports.figures import (
+    adaptation_curve,
+    breakdown_plot,
+    latency_key,
+    profile_plot,
+    task_plots,
+    training_cost_plot,
+)
 from reports.glossary import REPORT_TERMS, glossary_section
 from reports.noise import noise_summary
 from reports.page import Cell, esc, figures, page, table, write_text_atomic
@@ -99,10 +106,12 @@ def render_report(results: RunResults) -> str:
         '<h2 id="plots">Plots</h2>',
     ]
     for task in tasks:
-        body += [f"<h3>Task {esc(task)}</h3>", figures(task_plots(results.records, task))]
+        curve = adaptation_curve(results, task)
+        body += [f"<h3>Task {esc(task)}</h3>", figures([*task_plots(results.records, task), *([curve] if curve else [])])]
     body += [
         "<h3>Training cost and per-task breakdown</h3>",
         figures([training_cost_plot(results.records), breakdown_plot(results)]),
+        *(["<h3>Where the time went</h3>", figures([profile])] if (profile := profile_plot(results)) else []),
         '<h2 id="records-section">Records</h2>',
         records_section(results.records, results=results),
         noise_summary(results.records),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from reports import axes
 from reports.axes import LegendItem, Scale, line_height
-from reports.charts import bars, lines
+from reports.charts import bars, lines, stacked_bars
 from reports.labels import baseline, place
 from reports.layout import WIDTH, empty, finite, plot_frame, x_title
 from reports.palette import (
@@ -250,4 +250,4 @@ def scatter_canvas(
     return canvas
 
 
-__all__ = ["Point", "bars", "lines", "pareto_front", "scatter", "scatter_canvas"]
+__all__ = ["Point", "bars", "lines", "pareto_front", "scatter", "scatter_canvas", "stacked_bars"]

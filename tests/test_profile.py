@@ -182,3 +182,29 @@ def test_env_overrides_the_peak_and_feeds_the_estimates(tmp_path, monkeypatch):
 def test_estimates_fall_back_when_the_peak_cannot_be_measured(monkeypatch):
     monkeypatch.setenv(PEAK_ENV, "not a number")
     assert estimate_flops_per_s() == ESTIMATE_FLOPS_PER_S
+
+
+def test_report_shows_the_profile_as_one_stacked_bar_per_task():
+    import re
+
+    from reports.figures import profile_plot
+
+    rows = [
+        ProfileRow(task="sentiment", stage="finetune", model="m", cached=False, wall_s=40.0, cpu_s=80.0),
+        ProfileRow(task="sentiment", stage="record", model="m", format="onnx", cached=False, wall_s=3.0, cpu_s=4.0),
+        ProfileRow(task="sentiment", stage="record", model="m", format="pytorch", cached=False, wall_s=5.0,
+                   cpu_s=6.0),
+        ProfileRow(task="qa", stage="finetune", model="m", cached=True, wall_s=0.5, cpu_s=0.5),
+        ProfileRow(task="qa", stage="distill", model="layers=3", cached=False, wall_s=20.0, cpu_s=40.0),
+    ]
+    results = RunResults(run_id="r", created_at="now", suite="quick")
+    assert profile_plot(results) == ""  # no profile, no figure
+    results.profile = RunProfile(peak=None, rows=rows)
+    svg = profile_plot(results)
+    # One segment per (task, stage) with its summed wall time; stages stacked in the order they run.
+    titles = re.findall(r"<title>([^<]+)</title>", svg)
+    assert titles == ["sentiment, finetune: 40.0", "sentiment, record: 8.0", "qa, finetune: 0.5",
+                      "qa, distill: 20.0"]
+    totals = re.findall(r'text-anchor="middle">(\d+)</text>', svg)
+    assert totals[:2] == ["48", "20"]
+    assert "1 node(s) came from the stage cache" in svg
