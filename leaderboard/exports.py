@@ -41,6 +41,11 @@ CSV_COLUMNS = [
     "created_at",
     # within its role: teachers by fine-tuned score, students and exports by reuse score (the site's ranking)
     "role_rank",
+    # how the pretrained model was adapted (full, probe, lora; empty for students), what that trained, and the
+    # score over the fully fine-tuned teacher's in the same run
+    "adaptation",
+    "trainable_params",
+    "of_full",
 ]
 
 
@@ -134,8 +139,41 @@ def markdown_from_frames(entries: pd.DataFrame, overall: pd.DataFrame, ship: Seq
                 f"{fmt(_number(e['p50_ms_batch_1']), 2)} | {fmt(_number(e['size_mb']), 1)} | "
                 f"{fmt(_number(e['reuse_score']), 3)} |"
             )
+        lines += _adaptation_lines(rows)
     lines += ["", RANKING_RULE, ""]
     return "\n".join(lines)
+
+
+#: what leaderboard.md and the site call each adaptation method
+METHOD_LABELS = {"probe": "linear probe", "lora": "LoRA", "full": "full fine-tuning"}
+
+
+def adaptation_entries(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A task's PyTorch entries of each way of adapting a pretrained model, by teacher then cheapest first;
+    none unless a method other than full fine-tuning ran."""
+    chosen = [r for r in rows if r["format"] == "pytorch" and _value(r["adaptation"]) in METHOD_LABELS]
+    if all(r["adaptation"] == "full" for r in chosen):
+        return []
+    order = list(METHOD_LABELS)
+    return sorted(chosen, key=lambda r: (str(r["teacher"] or ""), order.index(r["adaptation"])))
+
+
+def _adaptation_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    chosen = adaptation_entries(rows)
+    if not chosen:
+        return []
+    lines = ["", "Adaptation: how little it takes (PyTorch).", "",
+             "| teacher | method | trainable params | score [95% CI] | of full |", "|---|---|---|---|---|"]
+    for e in chosen:
+        low, high = _number(e["ci_low"]), _number(e["ci_high"])
+        ci = (low, high) if low is not None and high is not None else None
+        trainable = _number(e["trainable_params"])
+        lines.append(
+            f"| {md(e['teacher'] or e['model'])} | {METHOD_LABELS[e['adaptation']]} | "
+            f"{'–' if trainable is None else f'{int(trainable):,}'} | {e['score']:.4f}{ci_text(ci)} | "
+            f"{fmt(_number(e['of_full']), 3)} |"
+        )
+    return lines
 
 
 def render_csv(per_task: dict[str, list[Entry]]) -> str:

@@ -40,6 +40,9 @@ ENTRY_DTYPES = {
     "run_id": "string",
     "created_at": "string",
     "role_rank": "Int64",
+    "adaptation": "category",
+    "trainable_params": "Int64",
+    "of_full": "float64",
 }
 #: The overall ranking's columns with their dtypes (:func:`overall_frame`).
 OVERALL_DTYPES = {
@@ -120,6 +123,9 @@ def entries_frame(per_task: dict[str, list[Entry]]) -> pd.DataFrame:
             "run_id": e.run_id,
             "created_at": e.created_at,
             "role_rank": e.role_rank,
+            "adaptation": e.adaptation,
+            "trainable_params": e.trainable_params,
+            "of_full": e.of_full,
         }
         for task, entries in per_task.items()
         for e in entries

@@ -102,6 +102,12 @@ class Entry(_Named):
     #: rank within its role (:func:`rank_within_roles`): None for a variant without a reuse score
     role_rank: int | None = None
     role_tied_with: list[str] = field(default_factory=list)
+    #: how the pretrained model was adapted: "full" (a teacher), "probe" or "lora" (role adapted); None for a
+    #: student. ``trainable_params``: what that method trained; ``of_full``: the score over the fully
+    #: fine-tuned teacher's in the same run (PyTorch entries only)
+    adaptation: str | None = None
+    trainable_params: int | None = None
+    of_full: float | None = None
 
     @property
     def ci(self) -> tuple[float, float] | None:
@@ -128,10 +134,27 @@ class OverallEntry(_Named):
     tied_with: list[str] = field(default_factory=list)
 
 
+def _adaptation(results: RunResults, record: Record) -> tuple[str | None, int | None, float | None]:
+    """(method, trainable parameters, fraction of the full fine-tuning score) of a teacher or adapted record."""
+    if record.role == "teacher":
+        method, trainable = "full", record.params or None
+    elif record.role == "adapted":
+        method, trainable = record.adaptation, record.trainable_params
+    else:
+        return None, None, None
+    full = next((r for r in results.records if r.role == "teacher" and r.format == "pytorch" and r.status == "ok"
+                 and r.task == record.task and r.teacher == record.teacher), None)
+    of_full = None
+    if record.format == "pytorch" and full is not None and full.score and full.score > 0 and record.score is not None:
+        of_full = record.score / full.score
+    return method, trainable, of_full
+
+
 def _entry(results: RunResults, record: Record, cards: dict[tuple[str, str, str], object]) -> Entry:
     assert record.score is not None
     ci = record.score_ci
     card = cards.get((record.task, record.model, record.format))
+    adaptation, trainable, of_full = _adaptation(results, record)
     return Entry(
         task=record.task,
         model=record.model,
@@ -153,6 +176,9 @@ def _entry(results: RunResults, record: Record, cards: dict[tuple[str, str, str]
         compression=getattr(card, "compression", None),
         latency=record.latency(1),
         notes=record_notes(results, record),
+        adaptation=adaptation,
+        trainable_params=trainable,
+        of_full=of_full,
     )
 
 

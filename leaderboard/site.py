@@ -37,6 +37,7 @@ from leaderboard.ranking import (
     role_standings,
 )
 from leaderboard.tables import (
+    adaptation_table,
     entry_score_cell,
     pareto_plot,
     standings_table,
@@ -243,6 +244,13 @@ def render_task_page(
         "<h2>Students and exported variants, ranked by reuse score</h2>",
         variants_table(variants, "variants"),
         f"<p>{esc(ROLE_RANKING_RULE)}</p>",
+        *(
+            ['<h2 id="adaptation">Adaptation: how little it takes</h2>', adaptation,
+             '<p class="muted">Each way of adapting the pretrained model (PyTorch): the parameters it trained and '
+             "its score as a fraction of full fine-tuning's in the same run.</p>"]
+            if (adaptation := adaptation_table(entries))
+            else []
+        ),
         "<h2>Score against latency and size</h2>",
         figures(task_plots(task, entries)),
         '<details class="more"><summary>Every entry by primary score, with statistical ties (as in '

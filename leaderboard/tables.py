@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leaderboard.exports import tie_text
+from leaderboard.exports import METHOD_LABELS, tie_text
 from leaderboard.ranking import Entry, OverallEntry, RoleStanding
 from reports import plots
 from reports.cells import latency_cell_html, reuse_cell_html, score_cell_html
@@ -262,3 +262,28 @@ def standings_table(standings: Sequence[RoleStanding], tasks: Sequence[str], tab
     if not rows:
         return '<p class="muted">Nothing ranked yet.</p>'
     return table(table_id, headers, rows, extra=extra, titles=helps)
+
+
+ADAPTATION_TABLE_HEADERS = ["teacher", "method", "trainable params", "score [95% CI]", "of full", "run"]
+
+
+def adaptation_table(entries: Sequence[Entry], table_id: str = "adaptation") -> str:
+    """A task's ways of adapting each pretrained model (linear probe, LoRA, full fine-tuning; PyTorch), cheapest
+    first, with the fraction of the full fine-tuning score each reaches; '' when only full fine-tuning ran."""
+    order = list(METHOD_LABELS)
+    chosen = [e for e in entries if e.format == "pytorch" and e.adaptation in METHOD_LABELS]
+    if all(e.adaptation == "full" for e in chosen):
+        return ""
+    chosen.sort(key=lambda e: (e.teacher or e.model, order.index(e.adaptation or "full")))
+    rows: list[list[CellLike]] = [
+        [
+            e.teacher or e.model,
+            METHOD_LABELS[e.adaptation or "full"],
+            num(e.trainable_params, 0),
+            score_cell_html(e.score, e.ci, notes=e.notes, no_ci="(no CI)"),
+            num(e.of_full, 3),
+            e.run_id,
+        ]
+        for e in chosen
+    ]
+    return table(table_id, ADAPTATION_TABLE_HEADERS, rows)

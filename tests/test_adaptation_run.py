@@ -100,6 +100,15 @@ def test_reports_show_the_reuse_card(adapted_run):
     assert "| tiny-adapt | full fine-tuning | accuracy |" in card and "1.000" in card  # full of itself
     html = (adapted_run / "run" / "report.html").read_text()
     assert 'id="adaptation"' in html and "how little it takes" in html
+    # The adaptation curve: one point per method at its trainable parameters, on a log axis.
+    curve = html.split("tiny-adapt: adaptation curve", 1)[1].split("</figure>", 1)[0]
+    assert "trainable parameters (log scale)" in curve
+    for method in ("linear probe", "LoRA", "full fine-tuning"):
+        assert method in curve
+    # The profile: one stacked bar for the task, a segment per stage that ran.
+    profile = html.split("<h3>Where the time went</h3>", 1)[1].split("</figure>", 1)[0]
+    for stage in ("estimate", "adapt", "finetune", "export", "record"):
+        assert f"tiny-adapt, {stage}:" in profile
 
 
 def test_adapted_models_come_from_the_cache_the_second_time(adapted_run):
@@ -156,3 +165,29 @@ def test_lora_targets_matching_nothing_fail_before_training(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "lora.target_modules: q_proj" in err and "query, value" in err and "\n" not in err
     assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_the_leaderboard_shows_each_method_beside_full_fine_tuning(adapted_run, tmp_path):
+    import csv
+
+    from harness.results import load_results
+    from leaderboard.site import build_site
+
+    results = load_results(adapted_run / "run")
+    site = build_site([results], tmp_path / "site")
+    rows = [r for r in csv.DictReader(site.csv.open()) if r["format"] == "pytorch"]
+    by_method = {r["adaptation"]: r for r in rows if r["adaptation"]}
+    assert set(by_method) == {"probe", "lora", "full"}
+    records = {(r["role"], r.get("adaptation")): r for r in _records(adapted_run / "run") if r["format"] == "pytorch"}
+    full = records[("teacher", None)]
+    assert float(by_method["full"]["of_full"]) == pytest.approx(1.0)
+    assert int(by_method["full"]["trainable_params"]) == full["params"]
+    for method in ("probe", "lora"):
+        record = records[("adapted", method)]
+        assert int(by_method[method]["trainable_params"]) == record["trainable_params"] < full["params"]
+        assert float(by_method[method]["of_full"]) == pytest.approx(record["score"] / full["score"])
+    markdown = site.markdown.read_text()
+    card = markdown.split("Adaptation: how little it takes", 1)[1]
+    assert "| linear probe |" in card and "| LoRA |" in card and "| full fine-tuning |" in card
+    page = site.task_pages["tiny-adapt"].read_text()
+    assert 'id="adaptation"' in page and "linear probe" in page.split('id="adaptation"', 1)[1]
