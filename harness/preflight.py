@@ -42,6 +42,29 @@ def check_unit_models(unit: Any) -> None:
             )
     if "lora" in unit.methods:
         check_lora_targets(unit.teacher_source, unit.suite.lora.target_modules, options.trust_remote_code)
+    check_intermediate_terms(unit)
+
+
+def check_intermediate_terms(unit: Any) -> None:
+    """The intermediate-layer distillation terms the task weights (:mod:`harness.intermediate`) against the
+    teacher's and each student's configuration: layer map, head counts, relation heads."""
+    import transformers
+
+    from harness.intermediate import INTERMEDIATE_TERMS, check_intermediate
+
+    weights = unit.distillation_weights
+    if not unit.students or not any(weights.get(term) for term in INTERMEDIATE_TERMS):
+        return
+    trust = unit.options.trust_remote_code
+    teacher_config = transformers.AutoConfig.from_pretrained(unit.teacher_source, trust_remote_code=trust)
+    for student in unit.students:
+        if student.model:
+            source = resolve_model_source(student.model, allow_pickle=unit.options.allow_pickle)
+            config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=trust)
+            check_intermediate(weights, unit.spec.distillation, teacher_config, config)
+        else:  # a subset of the teacher's layers: its width and heads
+            layers = len(student.layers) if student.layers else student.layer_count
+            check_intermediate(weights, unit.spec.distillation, teacher_config, teacher_config, student_layers=layers)
 
 
 def check_lora_targets(source: str, requested: list[str] | None, trust_remote_code: bool = False) -> None:

@@ -102,6 +102,8 @@ class TrainCostRecord(GivenKeys):
     final_loss: float | None = None
     energy_kwh: float | None = None
     energy_method: str | None = None
+    #: distillation: each loss term's unweighted mean over the last epoch
+    loss_terms: dict[str, float] | None = None
 
 
 class ScoreInterval(BaseModel):

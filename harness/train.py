@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.intermediate import INTERMEDIATE_TERMS, IntermediateTerms
 from harness.trainer_log import route_output
 from tasks.errors import ConfigError
 from tasks.kinds.base import TaskKind, new_parameter_names
@@ -39,9 +40,14 @@ class TrainCost:
     final_loss: float | None
     energy_kwh: float | None = None
     energy_method: str | None = None
+    #: distillation: each loss term's mean (unweighted) over the last epoch; absent for fine-tuning
+    loss_terms: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["loss_terms"] is None:  # records of fine-tuned models stay as they were
+            del data["loss_terms"]
+        return data
 
 
 def non_embedding_params(model: Any) -> int:
@@ -260,6 +266,7 @@ def _make_distillation_trainer_class() -> type:
             kind: TaskKind,
             distillation: DistillationConfig,
             weights: dict[str, float],
+            intermediate: IntermediateTerms | None = None,
             **kwargs: Any,
         ):
             super().__init__(*args, **kwargs)
@@ -267,17 +274,27 @@ def _make_distillation_trainer_class() -> type:
             self.kind = kind
             self.distillation = distillation
             self.weights = weights
+            self.intermediate = intermediate
             self.term_totals: dict[str, float] = {}
+            self.term_steps = 0
+            #: each term's mean over the last logging period (an epoch): written to the training log and record
+            self.last_terms: dict[str, float] = {}
 
         def compute_loss(self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None):
             import torch
 
             model_inputs = {k: v for k, v in inputs.items() if k not in self.kind.label_keys}
-            outputs = model(**model_inputs)
+            extra = {}
+            if self.intermediate is not None:
+                self.intermediate.start_batch()
+                extra = self.intermediate.forward_kwargs
+            outputs = model(**model_inputs, **extra)
             with torch.no_grad():
-                teacher_outputs = self.teacher(**model_inputs)
+                teacher_outputs = self.teacher(**model_inputs, **extra)
             terms = self.kind.distillation_terms(outputs, teacher_outputs, inputs, self.distillation)
-            unknown = set(self.weights) - set(terms)
+            if self.intermediate is not None:
+                terms.update(self.intermediate.terms(outputs, teacher_outputs, inputs["attention_mask"]))
+            unknown = set(self.weights) - set(terms) - set(INTERMEDIATE_TERMS)
             if unknown:
                 raise ConfigError(
                     f"distillation.weights: unknown loss term(s) {sorted(unknown)} for kind {self.kind.name!r}; "
@@ -286,7 +303,15 @@ def _make_distillation_trainer_class() -> type:
             loss = sum(weight * terms[name] for name, weight in self.weights.items() if weight)
             for name, value in terms.items():
                 self.term_totals[name] = self.term_totals.get(name, 0.0) + float(value.detach())
+            self.term_steps += 1
             return (loss, outputs) if return_outputs else loss
+
+        def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+            if self.term_steps:
+                self.last_terms = {name: total / self.term_steps for name, total in self.term_totals.items()}
+                logs.update({f"term_{name}": round(value, 6) for name, value in self.last_terms.items()})
+                self.term_totals, self.term_steps = {}, 0
+            super().log(logs, *args, **kwargs)
 
     return DistillationTrainer
 
@@ -306,9 +331,14 @@ def distill(
     progress: bool = True,
     energy: bool = False,
 ) -> TrainCost:
-    """Distill ``teacher`` into ``student`` (in place) on ``train_features``; returns what it cost."""
+    """Distill ``teacher`` into ``student`` (in place) on ``train_features``; returns what it cost (with each loss
+    term's mean over the last epoch). Intermediate-layer terms (:mod:`harness.intermediate`) are added when
+    ``weights`` names them; their hooks and projections are removed from the student afterwards."""
     trainer_class = _make_distillation_trainer_class()
     args = _training_arguments(distillation, training, work_dir, seed, device, progress)
+    intermediate = None
+    if any(weights.get(term) for term in INTERMEDIATE_TERMS):
+        intermediate = IntermediateTerms(weights, distillation, student, teacher)
     trainer = trainer_class(
         model=student,
         args=args,
@@ -319,9 +349,16 @@ def distill(
         kind=kind,
         distillation=distillation,
         weights=weights,
+        intermediate=intermediate,
     )
     route_output(trainer, "distilling", progress)
-    return _train_and_account(trainer, train_features, energy, student, teacher=teacher)
+    try:
+        cost = _train_and_account(trainer, train_features, energy, student, teacher=teacher)
+    finally:
+        if intermediate is not None:
+            intermediate.close(student)
+    cost.loss_terms = {name: round(value, 6) for name, value in trainer.last_terms.items()} or None
+    return cost
 
 
 def training_threads() -> int:

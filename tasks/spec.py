@@ -149,6 +149,30 @@ class DistillationConfig(_Strict):
         description="generation only: 'word' = KL to the teacher's per-token distributions; 'sequence' = train "
         "on the teacher's own greedy outputs (Kim & Rush 2016)",
     )
+    layer_map: Text | dict[Int, Int] = Field(
+        "uniform",
+        description="which teacher layer each student layer learns from in the hidden_mse and attention_kl terms: "
+        "'uniform' (TinyBERT: student layer i of m <- teacher layer (i+1)*n/m - 1, 0-based), 'last-K' (the "
+        "student's last K layers <- the teacher's last K; 'last' = 'last-1') or {student_layer: teacher_layer}",
+    )
+    relation_heads: Int | None = Field(
+        None, gt=0, le=1024,
+        description="relation_kl (MiniLMv2): the relation heads each of query, key and value is split into; "
+        "default: the teacher's attention heads",
+    )
+
+    @field_validator("layer_map")
+    @classmethod
+    def _known_layer_map(cls, value: str | dict[int, int]) -> str | dict[int, int]:
+        if isinstance(value, str) and not re.fullmatch(r"uniform|last(-[1-9][0-9]*)?", value):
+            raise ValueError(f"{value!r} is not a layer map: use 'uniform', 'last-K' or {{student_layer: teacher_layer}}")
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("an explicit layer map needs at least one {student_layer: teacher_layer} pair")
+            negative = {k: v for k, v in value.items() if k < 0 or v < 0}
+            if negative:
+                raise ValueError(f"layer numbers count from 0, got {negative}")
+        return value
 
     @field_validator("weights")
     @classmethod

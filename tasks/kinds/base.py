@@ -61,6 +61,8 @@ class TaskKind:
     estimate_target: ClassVar[str] = "sentence-class"
     #: the names of the distillation loss terms this kind computes.
     loss_terms: ClassVar[tuple[str, ...]]
+    #: the intermediate-layer terms (harness.intermediate) a task of this kind may also weight
+    intermediate_terms: ClassVar[tuple[str, ...]] = ("hidden_mse", "attention_kl", "relation_kl")
     #: the distillation loss weights used when the task file gives none.
     default_weights: ClassVar[dict[str, float]]
 
@@ -120,11 +122,12 @@ class TaskKind:
         from tasks.errors import ConfigError
 
         weights = dict(spec.distillation.weights or self.default_weights)
-        unknown = sorted(set(weights) - set(self.loss_terms))
+        allowed = (*self.loss_terms, *self.intermediate_terms)
+        unknown = sorted(set(weights) - set(allowed))
         if unknown:
             raise ConfigError(
                 f"task {spec.name!r}: field 'distillation.weights': unknown loss term(s) {unknown}; "
-                f"allowed values for kind {self.name}: {', '.join(self.loss_terms)}"
+                f"allowed values for kind {self.name}: {', '.join(allowed)}"
             )
         return weights
 

@@ -61,6 +61,8 @@ class GenerationKind(TaskKind):
     # decode; no estimate: LogME and H-score score labels, and a generated text has none
     adaptation_methods = ("lora", "full")
     loss_terms = ("hard_ce", "kd_kl")
+    # Not yet: the decoder's hidden states and cross-attention (the encoder-decoder's outputs differ).
+    intermediate_terms = ()
     # Shleifer & Rush 2020 (DistilBART recipe): alpha_mlm (hard CE) 0.2, alpha_ce (soft KL) 0.8.
     default_weights = {"hard_ce": 0.2, "kd_kl": 0.8}
     # Kim & Rush 2016, sequence-level KD: plain NLL on the teacher's outputs.
