@@ -165,4 +165,4 @@ def test_the_leaderboard_files_say_what_to_ship_and_rank_within_roles(tmp_path):
     assert "## What to ship" in text and "- qa: ship **all-MiniLM-L6-v2 (onnx)**" in text
     assert "| rank | rank in role |" in text
     header = files.csv.read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("task,rank,") and header.endswith(",role_rank")
+    assert header.startswith("task,rank,") and header.endswith(",role_rank,adaptation,trainable_params,of_full")

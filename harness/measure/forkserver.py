@@ -117,7 +117,7 @@ class ForkServer:
     """The client side of one server process, started for (runtime, threads)."""
 
     def __init__(self, runtime: str, threads: int, log_dir: Path):
-        from harness.measure.isolated import child_env
+        from harness.measure.child_env import child_env
 
         self.runtime, self.threads = runtime, threads
         log_dir.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ server that has imported the runtime already (:mod:`harness.measure.forkserver`)
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -16,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.measure.child_env import child_env
 from harness.measure.forkserver import ForkServer, runtime_of
 
-# harness/measure/isolated.py -> the directory that holds the harness package.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JOB_FILE = "measure_job.json"
 RESULT_FILE = "measure_result.json"
 STDERR_FILE = "measure_stderr.log"
@@ -41,18 +39,6 @@ class MeasureJob:
     max_cv: float | None = 0.15
     max_other_load: float | None = 0.25
     retries: int = 2
-
-
-def child_env(threads: int) -> dict[str, str]:
-    """The environment of a measurement process: the parent's, with thread counts pinned and offline mode."""
-    env = dict(os.environ)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[name] = str(threads)
-    env["TOKENIZERS_PARALLELISM"] = "false"
-    env["HF_HUB_OFFLINE"] = "1"
-    # So that `-m harness.measure.worker` resolves from any working directory, installed or not.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 def save_inputs(path: str | Path, batches: dict[int, dict[str, np.ndarray]]) -> Path:
