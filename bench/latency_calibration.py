@@ -5,7 +5,7 @@ through the harness (``measure_in_subprocess``: worker forked by the measurement
 started fresh with ``--spawn``; predictor, CPU-load monitor, RSS sampler)
 and through a bare ``onnxruntime.InferenceSession`` loop with the same session options, warm-up,
 minimum iterations and seconds. The two are interleaved for ``--rounds`` rounds and the median p50 of
-each is compared. The last line printed is ``ratio=<harness p50 / bare p50>``; it should be <= 1.10.
+each is compared. The last line printed is ``ratio=<harness p50 / bare p50>``; it must stay <= 1.05.
 
     .venv/bin/python bench/latency_calibration.py [--onnx-dir DIR] [--batch-size 1] [--threads 1] [--rounds 3]
 """
