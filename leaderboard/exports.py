@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from leaderboard.frames import ENTRY_DTYPES, entries_frame, overall_frame
 from leaderboard.ranking import RANKING_RULE, Entry, OverallEntry
+from reports.adaptation import METHOD_NAMES
 from reports.escape import csv_cell, md
 from reports.text import ci_text, fmt
 
@@ -144,8 +145,8 @@ def markdown_from_frames(entries: pd.DataFrame, overall: pd.DataFrame, ship: Seq
     return "\n".join(lines)
 
 
-#: what leaderboard.md and the site call each adaptation method
-METHOD_LABELS = {"probe": "linear probe", "lora": "LoRA", "full": "full fine-tuning"}
+#: what leaderboard.md and the site call each adaptation method: the reports' names, cheapest first
+METHOD_LABELS = METHOD_NAMES
 
 
 def adaptation_entries(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 Evaluation runs here, through the same predictor interface as measurement; latency and memory are
 measured in a separate process per (model, format), forked by a server that imported its runtime once
-(:mod:`harness.measure.forkserver`; its first import overlaps this process's evaluation). An ONNX format is checked against the PyTorch evaluation of
-the same model (parity of the task metric).
+(:mod:`harness.measure.forkserver`; its first import overlaps this process's evaluation). An ONNX format
+is checked against the PyTorch evaluation of the same model (parity of the task metric).
 """
 
 from __future__ import annotations
