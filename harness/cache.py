@@ -235,7 +235,14 @@ class StageCache:
 
     def lookup(self, stage: str, key: str) -> CacheEntry | None:
         """The complete, intact entry for ``key``, or None (a corrupted entry is removed and noted)."""
-        if not self.enabled or self._verify() == "missing":
+        if not self.enabled:
+            return None
+        return self.read_written(stage, key)
+
+    def read_written(self, stage: str, key: str) -> CacheEntry | None:
+        """:meth:`lookup`, also in a cache that does not reuse entries across runs (``enabled`` false): how a
+        run reads back what it wrote itself (its training pass's models, :mod:`harness.training_pass`)."""
+        if self._verify() == "missing":
             return None
         folder = self._folder(stage, key)
         if folder.is_symlink() or (os.path.lexists(folder) and not is_real_dir(folder)):

@@ -166,7 +166,9 @@ def run_graph(
     unit: Any, graph: Graph, cache: StageCache, force: frozenset[str], observer: GraphObserver | None = None
 ) -> None:
     """Walk the graph: each node's result comes from the cache when it is there (and not forced),
-    else it is computed and stored; ``observer`` sees each node that is loaded or computed."""
+    else it is computed and stored; ``observer`` sees each node that is loaded or computed. A node whose key
+    is in ``unit.handed`` (:mod:`harness.training_pass`) was computed by this run already and is read back."""
+    handed = getattr(unit, "handed", None) or {}
     if observer is not None:
         observer.observe(graph)
     for node in graph.nodes:
@@ -177,7 +179,11 @@ def run_graph(
             continue
         node.key = node_key(unit, node)
         assert node.key is not None  # every input was walked before
-        entry = None if stage.name in force else cache.lookup(stage.name, node.key)
+        entry = None
+        if node.key in handed:  # trained by this run's training pass: read back even when forced or uncached
+            entry = cache.read_written(stage.name, node.key)
+        if entry is None and stage.name not in force:
+            entry = cache.lookup(stage.name, node.key)
         watch = observer.running if observer is not None else _unwatched
         if entry is not None:
             node.cached = True

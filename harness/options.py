@@ -54,6 +54,8 @@ class RunOptions:
     #: CPUs (and GPUs) Ray reserves for each unit.
     ray_cpus_per_unit: float = 1.0
     ray_gpus_per_unit: float = 0.0
+    #: worker processes of the training pass (:mod:`harness.training_pass`); None: one per CPU when it applies.
+    training_lanes: int | None = None
 
     def teacher_names(self) -> list[str]:
         """The run's teachers: ``--teacher`` values when given, else the suite's ``teacher(s)``."""
@@ -89,7 +91,8 @@ class RunOptions:
                 raise ReusebenchError(f"--seed {seed!r}: every training seed must be an integer from 0 to "
                                       f"{SEED_LIMIT - 1} (with --repeat-seeds N: seed + N - 1 too)")
         for flag, value in (("--max-train", self.max_train), ("--max-eval", self.max_eval),
-                            ("--threads", self.threads), ("--bootstrap", self.bootstrap_resamples)):
+                            ("--threads", self.threads), ("--bootstrap", self.bootstrap_resamples),
+                            ("--training-lanes", self.training_lanes)):
             if value is not None and (not _is_int(value) or value < 1):
                 raise ReusebenchError(f"{flag} {value!r}: must be a positive integer")
         for flag, number, positive in (("--ray-cpus-per-unit", self.ray_cpus_per_unit, True),

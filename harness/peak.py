@@ -106,15 +106,15 @@ def measure_matmul(size: int = PEAK_SIZE, reps: int = PEAK_REPS, threads: int | 
 
 
 def matmul_peak_flops(*, cache_dir: Path | None = None, size: int = PEAK_SIZE, reps: int = PEAK_REPS,
-                      refresh: bool = False) -> PeakMeasurement:
-    """This machine's fp32 matmul peak: ``REUSEBENCH_PEAK_FLOPS`` when set, else the cached measurement for
-    this CPU, thread count and torch version, else a fresh measurement (then cached). Raises when it cannot
-    measure (see :func:`peak_or_none`)."""
+                      refresh: bool = False, threads: int | None = None) -> PeakMeasurement:
+    """This machine's fp32 matmul peak at ``threads`` threads (default: the training thread count):
+    ``REUSEBENCH_PEAK_FLOPS`` when set, else the cached measurement for this CPU, thread count and torch
+    version, else a fresh measurement (then cached). Raises when it cannot measure (see :func:`peak_or_none`)."""
     import torch
 
     from harness.train import training_threads
 
-    threads = training_threads()
+    threads = threads or training_threads()
     cpu = cpu_model()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     override = os.environ.get(PEAK_ENV)
@@ -164,10 +164,11 @@ def _read_cache(path: Path) -> dict[str, Any]:
 _FAILED: list[str] = []
 
 
-def peak_or_none() -> PeakMeasurement | None:
-    """:func:`matmul_peak_flops`, or None (warned once) when it cannot be measured: a peak is a courtesy."""
+def peak_or_none(threads: int | None = None) -> PeakMeasurement | None:
+    """:func:`matmul_peak_flops` at ``threads`` threads, or None (warned once) when it cannot be measured: a
+    peak is a courtesy."""
     try:
-        return matmul_peak_flops()
+        return matmul_peak_flops(threads=threads)
     except Exception as exc:
         if not _FAILED:
             _FAILED.append(str(exc))

@@ -75,10 +75,13 @@ class StageProfiler:
     fraction). Rows are made by :meth:`rows` once the walk is over (a computed node's result is in place only
     after its ``running`` block)."""
 
-    def __init__(self, task: str, teacher: str | None = None, peak: PeakMeasurement | None = None) -> None:
+    def __init__(self, task: str, teacher: str | None = None, peak: PeakMeasurement | None = None,
+                 handed: dict[str, dict[str, Any]] | None = None) -> None:
         self.task = task
         self.teacher = teacher
         self.peak = peak
+        #: profile rows (JSON) of the nodes this run's training pass trained, by node key
+        self.handed = handed or {}
         self._seen: list[tuple[Any, bool, float, float]] = []
 
     def observe(self, graph: Any) -> None:
@@ -95,10 +98,19 @@ class StageProfiler:
             self._seen.append((node, cached, wall, cpu))
 
     def rows(self) -> list[ProfileRow]:
-        """One row per node seen, in the order they ran."""
+        """One row per node seen, in the order they ran. A node read back from the cache that this run's
+        training pass trained (its key in ``handed``) gets the row the lane made while training it."""
+        return [row for _, row in self.node_rows()]
+
+    def node_rows(self) -> list[tuple[Any, ProfileRow]]:
+        """Each node seen with its row, in the order they ran."""
         peak_flops = self.peak.flops_per_s if self.peak is not None else None
-        rows = []
+        pairs = []
         for node, cached, wall, cpu in self._seen:
+            handed = self.handed.get(str(node.key)) if cached else None
+            if handed is not None:
+                pairs.append((node, ProfileRow.model_validate(handed)))
+                continue
             params = getattr(node, "params", None) or {}
             fmt = params.get("fmt")
             row = ProfileRow(
@@ -117,8 +129,8 @@ class StageProfiler:
                 row.tokens_per_s = tokens_per_s
                 row.flops_per_s = flops_per_s
                 row.peak_fraction = fraction
-            rows.append(row)
-        return rows
+            pairs.append((node, row))
+        return pairs
 
     def attach(self, records: list[Record]) -> None:
         """Put the rows on the unit's first record (:data:`PROFILE_KEY`); a unit without records keeps none."""
@@ -160,7 +172,7 @@ def profile_lines(profile: RunProfile) -> list[str]:
     totals: dict[str, list[float]] = {}
     for row in profile.rows:
         task = row.task if not row.teacher else f"{row.task} · {row.teacher}"
-        subject = row.model + (" (cached)" if row.cached else "")
+        subject = row.model + (" (cached)" if row.cached else f" (lane {row.lane})" if row.lane else "")
         fraction = _num(100 * row.peak_fraction) if row.peak_fraction is not None else "-"
         table.append((task, row.stage, subject, row.format or "-", _num(row.wall_s), _num(row.cpu_s),
                       _rate(row.tokens_per_s), fraction))
@@ -177,6 +189,11 @@ def profile_lines(profile: RunProfile) -> list[str]:
         ).rstrip()
         for line in table
     ]
+    passed = profile.training_pass
+    if passed is not None:
+        lines.append(f"training pass: {passed.units} unit(s) in {passed.lanes} lanes of {passed.threads_per_lane} "
+                     f"thread(s), {passed.wall_s:.1f} s wall (the lanes' rows ran side by side; each lane's % peak "
+                     "is of the peak at its thread count)")
     peak = profile.peak
     if peak is not None:
         lines.append(f"peak: {peak.flops_per_s / 1e9:.1f} GFLOP/s fp32 matmul ({peak.method}; {peak.cpu}, "

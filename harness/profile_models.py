@@ -33,8 +33,21 @@ class ProfileRow(OpenModel):
     #: training nodes that were computed: their ``train_cost`` tokens and FLOPs over its wall time
     tokens_per_s: float | None = None
     flops_per_s: float | None = None
-    #: ``flops_per_s`` as a fraction of the peak (``RunProfile.peak``, measured where the unit ran)
+    #: ``flops_per_s`` as a fraction of the peak (``RunProfile.peak``, measured where the unit ran; for a node
+    #: trained in a lane of the training pass, the peak at the lane's thread count)
     peak_fraction: float | None = None
+    #: the lane of the training pass (:mod:`harness.training_pass`) that trained the node, and its threads
+    lane: int | None = None
+    threads: int | None = None
+
+
+class TrainingPassInfo(OpenModel):
+    """The training pass of a run: how many lanes (worker processes, one CPU each) and how long it took."""
+
+    lanes: int
+    threads_per_lane: int
+    wall_s: float
+    units: int
 
 
 class RunProfile(OpenModel):
@@ -42,3 +55,6 @@ class RunProfile(OpenModel):
 
     peak: PeakInfo | None = None
     rows: list[ProfileRow] = Field(default_factory=list)
+    #: the training pass, when the run had one (:mod:`harness.training_pass`): its lanes and wall seconds. The
+    #: lanes ran side by side, so the wall seconds of their rows add up to more than this.
+    training_pass: TrainingPassInfo | None = None

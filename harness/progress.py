@@ -99,6 +99,8 @@ class StageProgress:
         i = self.index.get(id(node), 0)
         left = sum(self.estimates[i:])
         how = " (cached)" if cached else ""
+        if cached and str(node.key) in (getattr(self.unit, "handed", None) or {}):
+            how = " (trained in the training pass)"
         log.info("[%s] stage %d/%d %s %s%s: %s", self.label, i + 1, len(self.estimates), node.stage.name,
                  node.subject, how, self.pace.text(left))
         started = time.perf_counter()

@@ -27,6 +27,7 @@ from harness.progress import RunProgress, StageProgress
 from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
 from harness.train import training_threads
+from harness.training_pass import run_training_pass
 from harness.unit import TaskUnit
 from tasks.registry import get_tasks
 from tasks.spec import TaskSpec
@@ -48,7 +49,7 @@ def run_unit(unit: TaskUnit) -> list[Record]:
     (:mod:`harness.profile`: its rows leave on the first record). Units are independent of each other; executors
     run them."""
     teacher = unit.teacher_name if len(unit.options.teacher_names()) > 1 else None
-    profiler = StageProfiler(unit.spec.name, teacher, peak_or_none())
+    profiler = StageProfiler(unit.spec.name, teacher, peak_or_none(), handed=unit.handed)
     records = unit.run(ObserverGroup(StageProgress(unit), profiler))
     profiler.attach(records)
     if unit.options.extra_seeds:
@@ -153,6 +154,7 @@ def execute(prepared: PreparedRun) -> RunResults:
     log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
     progress.header(units)
     peak = peak_or_none()
+    training_pass = run_training_pass(units)  # None: no lanes (one CPU, one unit to train, Ray, --threads)
     try:
         for records in prepared.executor.run_units(units, run_unit):
             collect_eval_sets(results, records)
@@ -161,6 +163,8 @@ def execute(prepared: PreparedRun) -> RunResults:
             progress.unit_done(records[0].task if records else "unit")
     finally:
         SERVERS.close_all()  # the measurement servers live for the run (harness.measure.forkserver)
+    if training_pass is not None and results.profile is not None:
+        results.profile = results.profile.model_copy(update={"training_pass": training_pass})
     results.wall_s = round(time.perf_counter() - prepared.start, 2)
     log_profile(results.profile)
     return results

@@ -69,6 +69,8 @@ class TaskUnit:
         #: PyTorch evaluations by model build: what each export's parity is checked against.
         self.references: dict[str, Any] = {}
         self._measure_inputs: Path | None = None
+        #: profile rows (JSON) of the nodes this run's training pass trained, by key (:mod:`harness.training_pass`)
+        self.handed: dict[str, dict[str, Any]] = {}
 
     def rebuild_args(self) -> tuple[Any, ...]:
         """The arguments that build this unit again elsewhere (a Ray worker): ``TaskUnit(*args)``."""

@@ -24,3 +24,11 @@ if "REUSEBENCH_CACHE" not in os.environ:
 # ... and no test measures this machine's matmul peak (harness.peak): the peak whose 70 % is the reference CPU's
 # 60 GFLOP/s, so that estimates stay those of the reference machine.
 os.environ.setdefault("REUSEBENCH_PEAK_FLOPS", str(60e9 / 0.7))
+
+# Under pytest-xdist (``make test`` runs two workers), each worker keeps to a CPU of its own, so that a test's
+# threads (torch, ONNX Runtime, the measurement servers it starts, which inherit the mask) never compete with
+# the other worker's: every thread count reusebench derives comes from this process's affinity mask.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and hasattr(os, "sched_setaffinity"):
+    _cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {_cpus[int(_worker[2:]) % len(_cpus)]})

@@ -239,6 +239,7 @@ def _options(args: argparse.Namespace) -> Any:
         ray_address=args.ray_address,
         ray_cpus_per_unit=args.ray_cpus_per_unit,
         ray_gpus_per_unit=args.ray_gpus_per_unit,
+        training_lanes=args.training_lanes,
     )
     options.check()
     return options

@@ -1,0 +1,159 @@
+"""The training pass: train every unit's models before anything is measured, several units at a time.
+
+On a small CPU machine one training that uses every core reaches only 30-50 % of the matmul peak (small
+batches of short texts: much of a step is not one large matmul), while two single-thread trainings side by side
+get 1.30x the throughput of one two-thread training (measured on a 2-core AMD EPYC,
+``bench/results/experiments/time-budget-2026-12-02``). So a local run whose units have models to train first
+trains them in *lanes*: one spawned worker process per CPU, pinned to that CPU with one torch thread, taking
+the units largest first (by their estimated training seconds). Each trained model is written to the stage cache
+as usual (with ``--no-cache``, the run's own scratch cache), and the serial pass that follows (exports,
+evaluations and every latency measurement, alone on the machine as before) reads it back: the node is credited
+to the training pass (its profile row is the lane's, its progress line says so), never called cached.
+
+Keys, builds, ``--force`` and resumption work as without lanes: a lane writes complete cache entries or none.
+A unit whose training fails in a lane is trained again by the serial pass, which records or reports the failure
+exactly as a run without lanes would.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import TYPE_CHECKING, Any
+
+from harness.stages import ADAPT, DISTILL, FINETUNE
+
+if TYPE_CHECKING:
+    from harness.options import RunOptions
+    from harness.profile_models import TrainingPassInfo
+    from harness.unit import TaskUnit
+
+log = logging.getLogger("reusebench")
+
+#: The stages a lane runs: everything that trains a model.
+TRAINING_STAGES = frozenset({FINETUNE.name, DISTILL.name, ADAPT.name})
+#: Torch threads per lane: the measured gain is for one thread per core.
+THREADS_PER_LANE = 1
+#: Set in a lane process: its number (1, 2, ...).
+LANE_ENV = "REUSEBENCH_LANE"
+
+
+def available_cpus() -> list[int]:
+    """The CPUs this process may run on."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux: no pinning, but lanes still run
+        return list(range(os.cpu_count() or 1))
+
+
+def pending_training_s(unit: TaskUnit) -> float:
+    """Estimated seconds of the unit's training nodes that are not in the stage cache (0: nothing to train)."""
+    rows = unit.plan()
+    return sum(row["estimate_s"] for row in rows if row["stage"] in TRAINING_STAGES and not row["cached"])
+
+
+def lane_count(options: RunOptions, pending: int) -> int:
+    """How many lanes the training pass gets: ``--training-lanes`` when given, else one per CPU (at most one
+    per unit with something to train) for a local CPU run that left the thread count to reusebench. 1 or
+    less: no training pass."""
+    if options.executor != "local":  # Ray places units on its own workers
+        return 1
+    if options.training_lanes is not None:
+        return min(options.training_lanes, pending)
+    if options.device != "cpu" or options.threads is not None:
+        return 1
+    return min(len(available_cpus()), pending)
+
+
+def _start_lane(cpus: Any, records: Any) -> None:
+    """Initialiser of a lane process: take a CPU, one torch thread, and send log records to the run."""
+    import torch
+
+    lane, cpu = cpus.get()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+    torch.set_num_threads(THREADS_PER_LANE)
+    logger = logging.getLogger("reusebench")
+    logger.handlers[:] = [logging.handlers.QueueHandler(records)]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    os.environ[LANE_ENV] = str(lane)
+
+
+def _train_unit(unit_args: tuple[Any, ...], unit_class: type, lane_peak: Any) -> dict[str, dict[str, Any]]:
+    """Body of one lane task: rebuild the unit, walk its training nodes, return each computed node's profile
+    row (JSON) by node key."""
+    from harness.graph import Graph, run_graph
+    from harness.profile import ObserverGroup, StageProfiler
+    from harness.progress import StageProgress
+
+    unit = unit_class(*unit_args)
+    unit.prepare_data()
+    graph = unit.build_graph()
+    training = Graph()
+    training.nodes = [node for node in graph.nodes if node.stage.name in TRAINING_STAGES]
+    teacher = unit.teacher_name if len(unit.options.teacher_names()) > 1 else None
+    profiler = StageProfiler(unit.spec.name, teacher, lane_peak)
+    run_graph(unit, training, unit.cache, unit.options.force, ObserverGroup(StageProgress(unit), profiler))
+    lane = int(os.environ.get(LANE_ENV, "0"))
+    handed = {}
+    for node, row in profiler.node_rows():
+        if not row.cached and node.key is not None:
+            row.lane, row.threads = lane, THREADS_PER_LANE
+            handed[str(node.key)] = row.model_dump(mode="json")
+    return handed
+
+
+class _ToRunLogger(logging.Handler):
+    """Hands a lane's log record to the run's logger of the same name (its handlers: stderr, run.log)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger(record.name).handle(record)
+
+
+def run_training_pass(units: list[TaskUnit]) -> TrainingPassInfo | None:
+    """Train the models of ``units`` in lanes (see the module docstring) and set each unit's ``handed``: the
+    profile rows of the nodes its lane trained, by key. Returns what the pass was, or None when the run has
+    fewer than two units with something to train (or one lane): then nothing happens here."""
+    import multiprocessing
+
+    from harness.peak import peak_or_none
+    from harness.profile_models import TrainingPassInfo
+
+    estimates = [(pending_training_s(unit), unit) for unit in units]
+    todo = [unit for seconds, unit in sorted(estimates, key=lambda pair: -pair[0]) if seconds > 0]
+    if not todo:
+        return None
+    lanes = lane_count(todo[0].options, len(todo))
+    if lanes < 2:
+        return None
+    # Measured here, alone, before the lanes start: a lane measuring it beside another lane would be wrong.
+    lane_peak = peak_or_none(threads=THREADS_PER_LANE)
+    context = multiprocessing.get_context("spawn")  # never fork a process whose OpenMP pool is running
+    cpus, records = context.Queue(), context.Queue()
+    cpu_list = available_cpus()
+    for lane in range(lanes):  # more lanes than CPUs (--training-lanes): CPUs are shared in turn
+        cpus.put((lane + 1, cpu_list[lane % len(cpu_list)]))
+    listener = logging.handlers.QueueListener(records, _ToRunLogger())
+    listener.start()
+    started = time.perf_counter()
+    log.info("training pass: %d unit(s) in %d lanes of %d thread(s), largest first", len(todo), lanes,
+             THREADS_PER_LANE)
+    try:
+        with ProcessPoolExecutor(lanes, mp_context=context, initializer=_start_lane,
+                                 initargs=(cpus, records)) as pool:
+            futures = {pool.submit(_train_unit, unit.rebuild_args(), type(unit), lane_peak): unit for unit in todo}
+            for future in as_completed(futures):
+                unit = futures[future]
+                try:
+                    unit.handed = future.result()
+                except Exception as exc:  # the serial pass trains it again and reports as usual
+                    log.warning("[%s] training pass: %s; the serial pass trains it instead", unit.spec.name, exc)
+    finally:
+        listener.stop()
+    wall = time.perf_counter() - started
+    log.info("training pass: done in %.1f s", wall)
+    return TrainingPassInfo(lanes=lanes, threads_per_lane=THREADS_PER_LANE, wall_s=round(wall, 2), units=len(todo))

@@ -1,0 +1,85 @@
+"""The training pass (harness.training_pass): units trained in lanes before the serial measuring pass give the
+same models as training them in the run's own process, each credited to its lane, and a cached rerun has no pass."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.options import RunOptions
+from harness.training_pass import lane_count
+from tasks.registry import get_suite
+from tests.tiny_models import save_tiny_model
+
+SUITE = """
+name: lanes
+tasks: [sentiment, ner]
+students: ["layers=1"]
+formats: [pytorch]
+measure: {{batch_sizes: [1], warmup: 1, min_iterations: 3, min_seconds: 0.05, threads: 1}}
+"""
+TRAINING = {"finetune", "distill"}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lanes")
+    teacher = save_tiny_model(root / "tiny-bert", layers=2, max_positions=128)
+    suite = root / "suite.yaml"
+    suite.write_text(SUITE.format())
+    return root, teacher, suite
+
+
+def run(root: Path, teacher: Path, suite: Path, out: str, *extra: str) -> dict:
+    argv = ["run", "--suite", str(suite), "--teacher", str(teacher), "--out", str(root / out), "--quiet",
+            "--max-train", "48", "--max-eval", "24", "--bootstrap", "50", *extra]
+    assert main(argv) == 0
+    return json.loads((root / out / "results.json").read_text())
+
+
+def scores(results: dict) -> dict:
+    return {(r["task"], r["model"]): (r["score"], (r.get("train") or {}).get("final_loss"))
+            for r in results["records"]}
+
+
+def test_lanes_train_the_same_models_and_credit_each_to_its_lane(setup):
+    root, teacher, suite = setup
+    lanes = run(root, teacher, suite, "lanes", "--no-cache", "--training-lanes", "2")
+    serial = run(root, teacher, suite, "serial", "--no-cache", "--training-lanes", "1", "--threads", "1")
+    # One thread in a lane and one thread in the run's process: the same arithmetic, the same models.
+    assert scores(lanes) == scores(serial)
+    assert all(r["status"] == "ok" for r in lanes["records"])
+    passed = lanes["profile"]["training_pass"]
+    assert passed["lanes"] == 2 and passed["units"] == 2 and passed["threads_per_lane"] == 1 and passed["wall_s"] > 0
+    training = [row for row in lanes["profile"]["rows"] if row["stage"] in TRAINING]
+    assert len(training) == 4  # two tasks x (teacher, student)
+    for row in training:
+        assert row["lane"] in (1, 2) and row["threads"] == 1 and not row["cached"], row
+        assert row["wall_s"] > 0 and row["tokens_per_s"] > 0, row
+    assert serial["profile"].get("training_pass") is None
+    assert all(row.get("lane") is None for row in serial["profile"]["rows"])
+    log = (root / "lanes" / "run.log").read_text()
+    assert "training pass: 2 unit(s) in 2 lanes" in log
+    assert log.count("(trained in the training pass)") == 4
+    assert "fine-tuning teacher" in log and "distilling student layers=1" in log  # the lanes' lines reach run.log
+
+
+def test_a_cached_rerun_has_no_training_pass(setup):
+    root, teacher, suite = setup
+    cache = ["--cache-dir", str(root / "cache"), "--training-lanes", "2"]
+    first = run(root, teacher, suite, "first", *cache)
+    second = run(root, teacher, suite, "second", *cache)
+    assert first["profile"]["training_pass"]["units"] == 2
+    assert second["profile"].get("training_pass") is None
+    assert all(row["cached"] for row in second["profile"]["rows"] if row["stage"] in TRAINING)
+    assert scores(first) == scores(second)
+
+
+def test_lanes_only_where_they_help():
+    suite = get_suite("quick")
+    assert lane_count(RunOptions(suite=suite), pending=1) == 1  # one unit to train: nothing to overlap
+    assert lane_count(RunOptions(suite=suite, threads=2), pending=5) == 1  # the user chose the threads
+    assert lane_count(RunOptions(suite=suite, executor="ray", training_lanes=2), pending=5) == 1
+    assert lane_count(RunOptions(suite=suite, training_lanes=3), pending=5) == 3
+    assert lane_count(RunOptions(suite=suite, training_lanes=3), pending=2) == 2
