@@ -36,13 +36,13 @@ def node_estimate(unit: Any, node: Any) -> float:
         return 0.0
 
 
-def unit_estimate(unit: Any) -> float:
-    """Estimated seconds of every stage of a prepared unit, as if none were cached."""
+def unit_estimate(unit: Any, done_stages: frozenset[str] = frozenset()) -> float:
+    """Estimated seconds of every stage of a prepared unit, as if none were cached, less ``done_stages``."""
     try:
         graph = unit.build_graph()
     except Exception:  # the run itself reports a graph that cannot be built
         return 0.0
-    return sum(node_estimate(unit, node) for node in graph.nodes)
+    return sum(node_estimate(unit, node) for node in graph.nodes if node.stage.name not in done_stages)
 
 
 class Pace:
@@ -90,7 +90,11 @@ class StageProgress:
 
     def observe(self, graph: Any) -> None:
         """Take the estimates of every node of ``graph`` before it is walked (:func:`harness.graph.run_graph`)."""
-        self.estimates = [node_estimate(self.unit, node) for node in graph.nodes]
+        from harness.training_pass import LANE_STAGES
+
+        # Nodes the training pass made are read back in no time: nothing of theirs is left to wait for.
+        done = LANE_STAGES if getattr(self.unit, "handed", None) else frozenset()
+        self.estimates = [0.0 if node.stage.name in done else node_estimate(self.unit, node) for node in graph.nodes]
         self.index = {id(node): i for i, node in enumerate(graph.nodes)}
 
     @contextmanager
@@ -100,7 +104,7 @@ class StageProgress:
         left = sum(self.estimates[i:])
         how = " (cached)" if cached else ""
         if cached and str(node.key) in (getattr(self.unit, "handed", None) or {}):
-            how = " (trained in the training pass)"
+            how = " (made in the training pass)"
         log.info("[%s] stage %d/%d %s %s%s: %s", self.label, i + 1, len(self.estimates), node.stage.name,
                  node.subject, how, self.pace.text(left))
         started = time.perf_counter()
@@ -125,6 +129,12 @@ class RunProgress:
         teachers = len({unit.teacher_name for unit in units})
         log.info("running %s: %d task(s) × %d teacher(s) = %d unit(s), estimated ~%s on the reference 2-core CPU "
                  "(cached stages take less)", self.label, tasks, teachers, len(units), clock(sum(self.estimates)))
+
+    def training_pass_done(self, units: Sequence[Any], lane_stages: frozenset[str]) -> None:
+        """The training pass (:mod:`harness.training_pass`) made the ``lane_stages`` nodes of every unit it was
+        handed: what remains of those units is the rest, and the pass's time is not the pace of units."""
+        self.estimates = [unit_estimate(unit, lane_stages if unit.handed else frozenset()) for unit in units]
+        self._last = self.pace.elapsed()
 
     def unit_done(self, name: str) -> None:
         """Log that one more unit finished (units finish in any order under Ray: the pace is the mean)."""

@@ -27,7 +27,7 @@ from harness.progress import RunProgress, StageProgress
 from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
 from harness.train import training_threads
-from harness.training_pass import run_training_pass
+from harness.training_pass import LANE_STAGES, run_training_pass
 from harness.unit import TaskUnit
 from tasks.registry import get_tasks
 from tasks.spec import TaskSpec
@@ -155,6 +155,8 @@ def execute(prepared: PreparedRun) -> RunResults:
     progress.header(units)
     peak = peak_or_none()
     training_pass = run_training_pass(units)  # None: no lanes (one CPU, one unit to train, Ray, --threads)
+    if training_pass is not None:
+        progress.training_pass_done(units, LANE_STAGES)
     try:
         for records in prepared.executor.run_units(units, run_unit):
             collect_eval_sets(results, records)

@@ -5,13 +5,14 @@ batches of short texts: much of a step is not one large matmul), while two singl
 get 1.30x the throughput of one two-thread training (measured on a 2-core AMD EPYC,
 ``bench/results/experiments/time-budget-2026-12-02``). So a local run whose units have models to train first
 trains them in *lanes*: one spawned worker process per CPU, pinned to that CPU with one torch thread, taking
-the units largest first (by their estimated training seconds). Each trained model is written to the stage cache
-as usual (with ``--no-cache``, the run's own scratch cache), and the serial pass that follows (exports,
-evaluations and every latency measurement, alone on the machine as before) reads it back: the node is credited
-to the training pass (its profile row is the lane's, its progress line says so), never called cached.
+the units largest first (by their estimated training and export seconds). A lane trains the unit's models and
+makes their exports (ONNX and int8 files: artefacts, not measurements); each is written to the stage cache as
+usual (with ``--no-cache``, the run's own scratch cache), and the serial pass that follows (evaluations and
+every latency and memory measurement, alone on the machine as before) reads it back: the node is credited to
+the training pass (its profile row is the lane's, its progress line says so), never called cached.
 
 Keys, builds, ``--force`` and resumption work as without lanes: a lane writes complete cache entries or none.
-A unit whose training fails in a lane is trained again by the serial pass, which records or reports the failure
+A unit whose training or export fails in a lane is trained and exported again by the serial pass, which records or reports the failure
 exactly as a run without lanes would.
 """
 
@@ -24,7 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
-from harness.stages import ADAPT, DISTILL, FINETUNE
+from harness.stages import ADAPT, DISTILL, EXPORT, FINETUNE
 
 if TYPE_CHECKING:
     from harness.options import RunOptions
@@ -33,8 +34,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("reusebench")
 
-#: The stages a lane runs: everything that trains a model.
+#: The stages that train a model: a unit with one of them left to compute gets a lane.
 TRAINING_STAGES = frozenset({FINETUNE.name, DISTILL.name, ADAPT.name})
+#: The stages a lane runs: training, and the exports made from what it trained (ONNX and int8 files are
+#: artefacts, not measurements, so they need not wait for a quiet machine; the serial pass evaluates them).
+LANE_STAGES = TRAINING_STAGES | {EXPORT.name}
 #: Torch threads per lane: the measured gain is for one thread per core.
 THREADS_PER_LANE = 1
 #: Set in a lane process: its number (1, 2, ...).
@@ -49,10 +53,13 @@ def available_cpus() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
-def pending_training_s(unit: TaskUnit) -> float:
-    """Estimated seconds of the unit's training nodes that are not in the stage cache (0: nothing to train)."""
-    rows = unit.plan()
-    return sum(row["estimate_s"] for row in rows if row["stage"] in TRAINING_STAGES and not row["cached"])
+def pending_lane_s(unit: TaskUnit) -> float:
+    """Estimated seconds of the unit's lane work (training and exports) not in the stage cache; 0 when it has
+    nothing to train (a unit with exports alone left is not worth a lane's start-up)."""
+    rows = [row for row in unit.plan() if not row["cached"]]
+    if not any(row["stage"] in TRAINING_STAGES for row in rows):
+        return 0.0
+    return sum(row["estimate_s"] for row in rows if row["stage"] in LANE_STAGES)
 
 
 def lane_count(options: RunOptions, pending: int) -> int:
@@ -94,7 +101,7 @@ def _train_unit(unit_args: tuple[Any, ...], unit_class: type, lane_peak: Any) ->
     unit.prepare_data()
     graph = unit.build_graph()
     training = Graph()
-    training.nodes = [node for node in graph.nodes if node.stage.name in TRAINING_STAGES]
+    training.nodes = [node for node in graph.nodes if node.stage.name in LANE_STAGES]
     teacher = unit.teacher_name if len(unit.options.teacher_names()) > 1 else None
     profiler = StageProfiler(unit.spec.name, teacher, lane_peak)
     run_graph(unit, training, unit.cache, unit.options.force, ObserverGroup(StageProgress(unit), profiler))
@@ -123,7 +130,7 @@ def run_training_pass(units: list[TaskUnit]) -> TrainingPassInfo | None:
     from harness.peak import peak_or_none
     from harness.profile_models import TrainingPassInfo
 
-    estimates = [(pending_training_s(unit), unit) for unit in units]
+    estimates = [(pending_lane_s(unit), unit) for unit in units]
     todo = [unit for seconds, unit in sorted(estimates, key=lambda pair: -pair[0]) if seconds > 0]
     if not todo:
         return None

@@ -16,10 +16,11 @@ SUITE = """
 name: lanes
 tasks: [sentiment, ner]
 students: ["layers=1"]
-formats: [pytorch]
+formats: [pytorch, onnx]
 measure: {{batch_sizes: [1], warmup: 1, min_iterations: 3, min_seconds: 0.05, threads: 1}}
 """
 TRAINING = {"finetune", "distill"}
+LANE_WORK = TRAINING | {"export"}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def run(root: Path, teacher: Path, suite: Path, out: str, *extra: str) -> dict:
 
 
 def scores(results: dict) -> dict:
-    return {(r["task"], r["model"]): (r["score"], (r.get("train") or {}).get("final_loss"))
+    return {(r["task"], r["model"], r["format"]): (r["score"], (r.get("train") or {}).get("final_loss"))
             for r in results["records"]}
 
 
@@ -55,13 +56,18 @@ def test_lanes_train_the_same_models_and_credit_each_to_its_lane(setup):
     training = [row for row in lanes["profile"]["rows"] if row["stage"] in TRAINING]
     assert len(training) == 4  # two tasks x (teacher, student)
     for row in training:
-        assert row["lane"] in (1, 2) and row["threads"] == 1 and not row["cached"], row
-        assert row["wall_s"] > 0 and row["tokens_per_s"] > 0, row
+        assert row["tokens_per_s"] > 0, row
+    lane_rows = [row for row in lanes["profile"]["rows"] if row["stage"] in LANE_WORK]
+    assert len(lane_rows) == 8  # ... and each of the four models exported to ONNX in its lane
+    for row in lane_rows:
+        assert row["lane"] in (1, 2) and row["threads"] == 1 and not row["cached"] and row["wall_s"] > 0, row
+    records = [row for row in lanes["profile"]["rows"] if row["stage"] == "record"]
+    assert len(records) == 8 and all(row["lane"] is None for row in records)  # measured in the serial pass
     assert serial["profile"].get("training_pass") is None
     assert all(row.get("lane") is None for row in serial["profile"]["rows"])
     log = (root / "lanes" / "run.log").read_text()
     assert "training pass: 2 unit(s) in 2 lanes" in log
-    assert log.count("(trained in the training pass)") == 4
+    assert log.count("(made in the training pass)") == 8
     assert "fine-tuning teacher" in log and "distilling student layers=1" in log  # the lanes' lines reach run.log
 
 

@@ -133,7 +133,7 @@ def _add_run_machinery(run: argparse.ArgumentParser) -> None:
     run.add_argument("--executor", choices=EXECUTORS.names(), default="local",
                      help="run the (task, teacher) units here one by one or as Ray tasks (default: local)")
     run.add_argument("--training-lanes", type=_int_in(1, MAX_THREADS), metavar="N",
-                     help="train N units at a time, one thread each, before the serial measuring pass; 1: no "
+                     help="train and export N units at a time, one thread each, before the serial measuring pass; 1: no "
                           "training pass (default: one lane per core for a local CPU run without --threads)")
     run.add_argument("--ray-address", type=_text, help="Ray cluster to join (default: start a local Ray instance)")
     run.add_argument("--ray-cpus-per-unit", type=_positive_float, default=1.0, metavar="N",
