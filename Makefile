@@ -34,9 +34,13 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(VENV)/bin/reusebench run
 
+# Test workers (pytest-xdist), each pinned to one CPU by tests/conftest.py; a test module stays on one worker
+# (--dist loadscope) so that its module-scoped fixtures (trained tiny models) are built once.
+TEST_WORKERS ?= 2
+
 test: install-test
 	$(VENV)/bin/ruff check harness tasks reports leaderboard tests bench
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 lint: install-test
 	$(VENV)/bin/ruff check harness tasks reports leaderboard tests bench

@@ -90,7 +90,7 @@ class StageProgress:
 
     def observe(self, graph: Any) -> None:
         """Take the estimates of every node of ``graph`` before it is walked (:func:`harness.graph.run_graph`)."""
-        from harness.training_pass import LANE_STAGES
+        from harness.stages import LANE_STAGES
 
         # Nodes the training pass made are read back in no time: nothing of theirs is left to wait for.
         done = LANE_STAGES if getattr(self.unit, "handed", None) else frozenset()

@@ -26,8 +26,9 @@ from harness.profile import ObserverGroup, StageProfiler, collect_profile, log_p
 from harness.progress import RunProgress, StageProgress
 from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
+from harness.stages import LANE_STAGES
 from harness.train import training_threads
-from harness.training_pass import LANE_STAGES, run_training_pass
+from harness.training_pass import run_training_pass
 from harness.unit import TaskUnit
 from tasks.registry import get_tasks
 from tasks.spec import TaskSpec

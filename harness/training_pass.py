@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
-from harness.stages import ADAPT, DISTILL, EXPORT, FINETUNE
+from harness.stages import LANE_STAGES, TRAINING_STAGES
 
 if TYPE_CHECKING:
     from harness.options import RunOptions
@@ -34,11 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("reusebench")
 
-#: The stages that train a model: a unit with one of them left to compute gets a lane.
-TRAINING_STAGES = frozenset({FINETUNE.name, DISTILL.name, ADAPT.name})
-#: The stages a lane runs: training, and the exports made from what it trained (ONNX and int8 files are
-#: artefacts, not measurements, so they need not wait for a quiet machine; the serial pass evaluates them).
-LANE_STAGES = TRAINING_STAGES | {EXPORT.name}
 #: Torch threads per lane: the measured gain is for one thread per core.
 THREADS_PER_LANE = 1
 #: Set in a lane process: its number (1, 2, ...).

@@ -26,6 +26,13 @@ RECORD = RecordStage()
 for _stage in (ESTIMATE, FINETUNE, DISTILL, ADAPT, EXPORT, RECORD):
     STAGES.add(_stage.name, _stage)
 
+#: The stages that train a model: a unit with one of them left to compute gets a lane of the training pass.
+TRAINING_STAGES = frozenset({FINETUNE.name, DISTILL.name, ADAPT.name})
+#: The stages a lane of the training pass (:mod:`harness.training_pass`) runs: training, and the exports made
+#: from what it trained (ONNX and int8 files are artefacts, not measurements, so they need not wait for a quiet
+#: machine; the serial pass evaluates and measures them).
+LANE_STAGES = TRAINING_STAGES | {EXPORT.name}
+
 
 def forced_stages(requested: list[str] | None) -> frozenset[str]:
     """The stages ``--force`` recomputes: the named ones and every stage that consumes their outputs."""
@@ -37,4 +44,5 @@ def forced_stages(requested: list[str] | None) -> frozenset[str]:
     return downstream_stages((STAGES.get(name) for name in STAGES), requested)
 
 
-__all__ = ["ADAPT", "DISTILL", "ESTIMATE", "EXPORT", "FINETUNE", "RECORD", "STAGES", "forced_stages"]
+__all__ = ["ADAPT", "DISTILL", "ESTIMATE", "EXPORT", "FINETUNE", "LANE_STAGES", "RECORD", "STAGES", "TRAINING_STAGES",
+           "forced_stages"]
