@@ -10,11 +10,13 @@ import logging
 import os
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.intermediate import INTERMEDIATE_TERMS, IntermediateTerms
+from harness.teacher_memo import TeacherMemo, memo_applies
 from harness.trainer_log import route_output
 from tasks.errors import ConfigError
 from tasks.kinds.base import TaskKind, new_parameter_names
@@ -26,8 +28,9 @@ log = logging.getLogger("reusebench")
 @dataclass
 class TrainCost:
     """What adapting a model cost. FLOPs: 6·N·D for the trained model (forward + backward, Kaplan et
-    al. 2020), plus 2·N_teacher·D for the teacher's forward passes when distilling; N counts the
-    parameters outside the embeddings, D the non-pad tokens processed."""
+    al. 2020), plus 2·N_teacher·D for the teacher's forward passes when distilling (D: the tokens it ran on,
+    the first epoch's alone when its outputs are kept, :mod:`harness.teacher_memo`); N counts the parameters
+    outside the embeddings, D the non-pad tokens processed."""
 
     wall_s: float
     cpu_s: float
@@ -226,15 +229,17 @@ def _make_two_rate_trainer_class(new_learning_rate: float) -> type:
     return TwoRateTrainer
 
 
-def _train_and_account(trainer: Any, features: Any, energy: bool, model: Any, teacher: Any | None) -> TrainCost:
-    """Run ``trainer.train()`` under the cost meter and account for it (FLOPs rule: see TrainCost)."""
+def _train_and_account(trainer: Any, features: Any, energy: bool, model: Any, teacher: Any | None,
+                       teacher_tokens: Callable[[], int] | None = None) -> TrainCost:
+    """Run ``trainer.train()`` under the cost meter and account for it (FLOPs rule: see TrainCost);
+    ``teacher_tokens`` says how many tokens the teacher ran on, when that is not every training token."""
     with _CostMeter(energy) as meter:
         trainer.train()
     epochs = float(trainer.args.num_train_epochs)
     tokens = int(count_tokens(features) * epochs)
     flops = 6.0 * non_embedding_params(model) * tokens
     if teacher is not None:
-        flops += 2.0 * non_embedding_params(teacher) * tokens
+        flops += 2.0 * non_embedding_params(teacher) * (teacher_tokens() if teacher_tokens else tokens)
     return TrainCost(
         wall_s=meter.wall_s,
         cpu_s=meter.cpu_s,
@@ -267,6 +272,7 @@ def _make_distillation_trainer_class() -> type:
             distillation: DistillationConfig,
             weights: dict[str, float],
             intermediate: IntermediateTerms | None = None,
+            memo: TeacherMemo | None = None,
             **kwargs: Any,
         ):
             super().__init__(*args, **kwargs)
@@ -275,6 +281,9 @@ def _make_distillation_trainer_class() -> type:
             self.distillation = distillation
             self.weights = weights
             self.intermediate = intermediate
+            self.memo = memo
+            #: non-pad tokens the teacher ran on (its FLOPs: 2·N_teacher per token)
+            self.teacher_tokens = 0
             self.term_totals: dict[str, float] = {}
             self.term_steps = 0
             #: each term's mean over the last logging period (an epoch): written to the training log and record
@@ -289,8 +298,13 @@ def _make_distillation_trainer_class() -> type:
                 self.intermediate.start_batch()
                 extra = self.intermediate.forward_kwargs
             outputs = model(**model_inputs, **extra)
-            with torch.no_grad():
-                teacher_outputs = self.teacher(**model_inputs, **extra)
+            teacher_outputs = self.memo.lookup(model_inputs) if self.memo is not None else None
+            if teacher_outputs is None:
+                with torch.no_grad():
+                    teacher_outputs = self.teacher(**model_inputs, **extra)
+                self.teacher_tokens += int(model_inputs["attention_mask"].sum())
+                if self.memo is not None:
+                    self.memo.store(model_inputs, teacher_outputs)
             terms = self.kind.distillation_terms(outputs, teacher_outputs, inputs, self.distillation)
             if self.intermediate is not None:
                 terms.update(self.intermediate.terms(outputs, teacher_outputs, inputs["attention_mask"]))
@@ -339,6 +353,9 @@ def distill(
     intermediate = None
     if any(weights.get(term) for term in INTERMEDIATE_TERMS):
         intermediate = IntermediateTerms(weights, distillation, student, teacher)
+    memo = None
+    if memo_applies(kind, weights, distillation.reuse_teacher_outputs, frozenset(INTERMEDIATE_TERMS)):
+        memo = TeacherMemo(kind.teacher_output_fields, kind.teacher_outputs_per_token)
     trainer = trainer_class(
         model=student,
         args=args,
@@ -350,14 +367,19 @@ def distill(
         distillation=distillation,
         weights=weights,
         intermediate=intermediate,
+        memo=memo,
     )
     route_output(trainer, "distilling", progress)
     try:
-        cost = _train_and_account(trainer, train_features, energy, student, teacher=teacher)
+        cost = _train_and_account(trainer, train_features, energy, student, teacher=teacher,
+                                  teacher_tokens=lambda: trainer.teacher_tokens)
     finally:
         if intermediate is not None:
             intermediate.close(student)
     cost.loss_terms = {name: round(value, 6) for name, value in trainer.last_terms.items()} or None
+    if memo is not None:
+        log.info("  distilling: the teacher ran on %d of %d batches; its outputs for %d inputs were kept for the "
+                 "rest", memo.misses, memo.misses + memo.hits, len(memo))
     return cost
 
 

@@ -40,6 +40,12 @@ class DistillationConfig(_Strict):
         "'uniform' (TinyBERT: student layer i of m <- teacher layer (i+1)*n/m - 1, 0-based), 'last-K' (the "
         "student's last K layers <- the teacher's last K; 'last' = 'last-1') or {student_layer: teacher_layer}",
     )
+    reuse_teacher_outputs: bool = Field(
+        True,
+        description="keep the teacher's outputs from the first epoch for the later ones instead of running it "
+        "again (kinds whose terms read small outputs: classification, similarity, NER, QA; not with "
+        "intermediate-layer terms; harness.teacher_memo)",
+    )
     relation_heads: Int | None = Field(
         None, gt=0, le=1024,
         description="relation_kl (MiniLMv2): the relation heads each of query, key and value is split into; "

@@ -15,10 +15,12 @@ from typing import Any, ClassVar
 from harness.cache import CacheEntry
 from harness.estimate import encoder_params, training_seconds
 from harness.graph import Node, StageBase
+from harness.intermediate import INTERMEDIATE_TERMS
 from harness.models import StudentSpec, load_model_for_kind
 from harness.options import display_name
 from harness.results import Lineage
 from harness.students import builder_of
+from harness.teacher_memo import memo_applies
 from harness.train import TrainCost, count_tokens, distill, fine_tune
 from harness.variants import Variant, build_of, model_identity, seed_everything
 
@@ -210,4 +212,7 @@ class DistillStage(_TrainingStage):
         keep = len(student.layers) if student.layers else (student.layer_count or layers)
         student_n = teacher_n * keep / max(layers, 1)
         epochs = unit.spec.distillation.epochs or unit.spec.training.epochs
+        if memo_applies(unit.kind, unit.distillation_weights, unit.spec.distillation.reuse_teacher_outputs,
+                        frozenset(INTERMEDIATE_TERMS)):
+            teacher_n *= min(epochs, 1.0) / epochs  # the teacher runs in the first epoch only
         return training_seconds(student_n, teacher_n, count_tokens(unit.train_features), epochs)

@@ -63,6 +63,11 @@ class TaskKind:
     loss_terms: ClassVar[tuple[str, ...]]
     #: the intermediate-layer terms (harness.intermediate) a task of this kind may also weight
     intermediate_terms: ClassVar[tuple[str, ...]] = ("hidden_mse", "attention_kl", "relation_kl")
+    #: the teacher output fields this kind's logit terms read (``logits``...): the distillation keeps them
+    #: from the first epoch for the later ones (:mod:`harness.teacher_memo`); empty: the teacher runs every step
+    teacher_output_fields: ClassVar[tuple[str, ...]] = ()
+    #: whether those fields have one row per token (then the kind's terms must ignore padding positions)
+    teacher_outputs_per_token: ClassVar[bool] = False
     #: the distillation loss weights used when the task file gives none.
     default_weights: ClassVar[dict[str, float]]
 

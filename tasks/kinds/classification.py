@@ -48,6 +48,7 @@ class ClassificationKind(TaskKind):
     auto_class = "AutoModelForSequenceClassification"
     onnx_task = "text-classification"
     loss_terms = ("hard_ce", "kd_kl")
+    teacher_output_fields = ("logits",)
     # torchdistill's official GLUE KD recipe: KDLoss with alpha 0.9 on the hard loss, temperature 3.
     default_weights = {"hard_ce": 0.9, "kd_kl": 0.1}
 

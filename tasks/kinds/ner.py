@@ -105,6 +105,8 @@ class NerKind(TaskKind):
     onnx_task = "token-classification"
     estimate_target = "token-class"
     loss_terms = ("hard_ce", "kd_kl")
+    teacher_output_fields = ("logits",)
+    teacher_outputs_per_token = True  # its terms ignore padding positions
     # torchdistill's official GLUE KD recipe (KDLoss, alpha 0.9, T 3), applied per token.
     default_weights = {"hard_ce": 0.9, "kd_kl": 0.1}
 

@@ -157,6 +157,8 @@ class QaKind(TaskKind):
     estimate_target = "span"
     label_keys = ("start_positions", "end_positions")
     loss_terms = ("hard_ce", "kd_kl")
+    teacher_output_fields = ("start_logits", "end_logits")
+    teacher_outputs_per_token = True  # its terms ignore padding positions
     # DistilBERT's SQuAD distillation defaults (alpha_squad 0.5, alpha_ce 0.5); see the module docstring.
     default_weights = {"hard_ce": 0.5, "kd_kl": 0.5}
 

@@ -52,6 +52,7 @@ class SimilarityKind(TaskKind):
     onnx_task = "text-classification"
     estimate_target = "sentence-regression"
     loss_terms = ("hard_ce", "kd_kl", "hard_mse", "kd_mse")
+    teacher_output_fields = ("logits",)
     default_weights = {"hard_mse": 0.5, "kd_mse": 0.5}
     _pair_classification = ClassificationKind()
 
