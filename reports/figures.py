@@ -137,12 +137,20 @@ def profile_plot(results: RunResults) -> str:
         for stage in stages
     }
     cached = sum(1 for r in rows if r.cached)
+    passed = results.profile.training_pass if results.profile is not None else None
+    lanes = (
+        f" Training and exports ran in the training pass, {passed.lanes} lanes of {passed.threads_per_lane} "
+        f"thread(s) side by side for {passed.wall_s:.0f} s: their segments are each lane's seconds, so the bars "
+        "add up to more than the run took."
+        if passed is not None else ""
+    )
     return figure(
         plots.stacked_bars(tasks, segments, title="Where the time went", ylabel="wall time, s"),
         "Wall seconds of every stage node of the run (the profile in results.json; the table with CPU seconds, "
         "tokens/s and the fraction of this machine's matmul peak is at the end of run.log), summed per task and "
         "stage; the number above a bar is the task's total."
-        + (f" {cached} node(s) came from the stage cache: their time is the reading." if cached else ""),
+        + (f" {cached} node(s) came from the stage cache: their time is the reading." if cached else "")
+        + lanes,
     )
 
 

@@ -22,6 +22,7 @@ from harness.profile import (
     profile_lines,
     training_throughput,
 )
+from harness.profile_models import TrainingPassInfo
 from harness.results import PeakInfo, ProfileRow, Record, RunProfile, RunResults
 from harness.train import TrainCost
 
@@ -208,3 +209,7 @@ def test_report_shows_the_profile_as_one_stacked_bar_per_task():
     totals = re.findall(r'text-anchor="middle">(\d+)</text>', svg)
     assert totals[:2] == ["48", "20"]
     assert "1 node(s) came from the stage cache" in svg
+    assert "training pass" not in svg
+    results.profile = RunProfile(peak=None, rows=rows,
+                                 training_pass=TrainingPassInfo(lanes=2, threads_per_lane=1, wall_s=41.2, units=2))
+    assert "2 lanes of 1 thread(s) side by side for 41 s" in profile_plot(results)
