@@ -15,7 +15,8 @@ student distilled with the memo matches one distilled without it to that order, 
 
 Not used when intermediate-layer terms are weighted (they need the teacher's hidden states and attention maps,
 which are far larger) or for kinds that declare no fields (generation: per-token distributions over the whole
-vocabulary). ``distillation.reuse_teacher_outputs: false`` turns it off.
+vocabulary). ``distillation.reuse_teacher_outputs: false`` turns it off. The memo holds at most
+:data:`MAX_MEMO_BYTES`; past that the teacher runs for the batches it does not cover.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from __future__ import annotations
 import hashlib
 from types import SimpleNamespace
 from typing import Any
+
+#: the most the memo holds; past it, it keeps what it has and the teacher runs for the rest (a per-token memo of
+#: a very large training set would otherwise outgrow the machine's memory)
+MAX_MEMO_BYTES = 2 * 1024**3
 
 #: the batch keys that make an input: equal values at the real tokens, equal teacher outputs (it is frozen)
 INPUT_KEYS = ("input_ids", "token_type_ids")
@@ -38,9 +43,13 @@ def memo_applies(kind: Any, weights: dict[str, float], reuse: bool, intermediate
 class TeacherMemo:
     """Teacher outputs by input, for the fields a kind's loss terms read."""
 
-    def __init__(self, fields: tuple[str, ...], per_token: bool) -> None:
+    def __init__(self, fields: tuple[str, ...], per_token: bool, max_bytes: int = MAX_MEMO_BYTES) -> None:
         self.fields = fields
         self.per_token = per_token
+        self.max_bytes = max_bytes
+        #: bytes of the outputs held; ``full``: the memo reached ``max_bytes`` and keeps no more
+        self.bytes = 0
+        self.full = False
         self._rows: dict[bytes, tuple[Any, ...]] = {}
         #: batches answered from the memo and batches the teacher had to run for
         self.hits = 0
@@ -95,7 +104,15 @@ class TeacherMemo:
         mask = inputs["attention_mask"].detach().cpu().bool()
         tensors = [getattr(outputs, name).detach().cpu() for name in self.fields]
         for i, key in enumerate(self._keys(inputs)):
+            if key in self._rows:
+                continue
             if self.per_token:
-                self._rows[key] = tuple(tensor[i][mask[i]].clone() for tensor in tensors)
+                row = tuple(tensor[i][mask[i]].clone() for tensor in tensors)
             else:
-                self._rows[key] = tuple(tensor[i].clone() for tensor in tensors)
+                row = tuple(tensor[i].clone() for tensor in tensors)
+            size = sum(piece.numel() * piece.element_size() for piece in row)
+            if self.bytes + size > self.max_bytes:
+                self.full = True
+                return
+            self._rows[key] = row
+            self.bytes += size

@@ -379,7 +379,8 @@ def distill(
     cost.loss_terms = {name: round(value, 6) for name, value in trainer.last_terms.items()} or None
     if memo is not None:
         log.info("  distilling: the teacher ran on %d of %d batches; its outputs for %d inputs were kept for the "
-                 "rest", memo.misses, memo.misses + memo.hits, len(memo))
+                 "rest%s", memo.misses, memo.misses + memo.hits, len(memo),
+                 f" (the memo is full at {memo.bytes / 2**20:.0f} MiB)" if memo.full else "")
     return cost
 
 

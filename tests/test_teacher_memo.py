@@ -68,6 +68,15 @@ def test_per_example_outputs_and_misses():
     assert memo.lookup(typed) is None
 
 
+def test_a_full_memo_keeps_what_it_has_and_the_teacher_runs_for_the_rest():
+    memo = TeacherMemo(("logits",), per_token=False, max_bytes=8)  # room for two float32 logits
+    first = batch([[5], [6], [7]], width=1)
+    memo.store(first, fake_teacher(first))
+    assert len(memo) == 2 and memo.bytes == 8 and memo.full
+    assert memo.lookup(batch([[6], [5]], width=1)).logits.flatten().tolist() == [6.0, 5.0]
+    assert memo.lookup(first) is None  # [7] was not kept
+
+
 def test_where_the_memo_applies():
     terms = frozenset(INTERMEDIATE_TERMS)
     for name in ("classification", "similarity", "ner", "qa"):
