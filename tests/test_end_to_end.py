@@ -11,6 +11,8 @@ import pytest
 
 from harness.cli import main
 
+pytestmark = pytest.mark.slow  # every test here trains and measures models end to end
+
 TASK = """
 name: tiny-sentiment
 kind: classification

@@ -7,6 +7,8 @@ import pytest
 from harness.cli import main
 from tests.tiny_models import save_tiny_model
 
+pytestmark = pytest.mark.slow  # every test here trains and measures models end to end
+
 SUITE = """
 name: repro
 tasks: [sentiment]

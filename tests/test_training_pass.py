@@ -44,6 +44,7 @@ def scores(results: dict) -> dict:
             for r in results["records"]}
 
 
+@pytest.mark.slow
 def test_lanes_train_the_same_models_and_credit_each_to_its_lane(setup):
     root, teacher, suite = setup
     lanes = run(root, teacher, suite, "lanes", "--no-cache", "--training-lanes", "2")
@@ -71,6 +72,7 @@ def test_lanes_train_the_same_models_and_credit_each_to_its_lane(setup):
     assert "fine-tuning teacher" in log and "distilling student layers=1" in log  # the lanes' lines reach run.log
 
 
+@pytest.mark.slow
 def test_a_cached_rerun_has_no_training_pass(setup):
     root, teacher, suite = setup
     cache = ["--cache-dir", str(root / "cache"), "--training-lanes", "2"]
