@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from harness.stages import LANE_STAGES
+
 log = logging.getLogger("reusebench")
 
 #: Seconds of estimated work the pace gives the estimates before it trusts the measured pace (see Pace.remaining).
@@ -90,8 +92,6 @@ class StageProgress:
 
     def observe(self, graph: Any) -> None:
         """Take the estimates of every node of ``graph`` before it is walked (:func:`harness.graph.run_graph`)."""
-        from harness.stages import LANE_STAGES
-
         # Nodes the training pass made are read back in no time: nothing of theirs is left to wait for.
         done = LANE_STAGES if getattr(self.unit, "handed", None) else frozenset()
         self.estimates = [0.0 if node.stage.name in done else node_estimate(self.unit, node) for node in graph.nodes]

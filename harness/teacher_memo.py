@@ -22,6 +22,7 @@ vocabulary). ``distillation.reuse_teacher_outputs: false`` turns it off. The mem
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -75,11 +76,28 @@ class TeacherMemo:
             keys.append(digest.digest())
         return keys
 
+    def outputs(self, inputs: dict[str, Any], run_teacher: Callable[[], Any]) -> Any:
+        """The teacher's outputs for this batch: from the memo when every example is in it, else from
+        ``run_teacher()``, which the memo then keeps."""
+        keys = self._keys(inputs)
+        found = self._lookup(inputs, keys)
+        if found is not None:
+            return found
+        outputs = run_teacher()
+        self._store(inputs, keys, outputs)
+        return outputs
+
     def lookup(self, inputs: dict[str, Any]) -> SimpleNamespace | None:
         """The teacher's outputs for this batch when every example is in the memo, else None."""
+        return self._lookup(inputs, self._keys(inputs))
+
+    def store(self, inputs: dict[str, Any], outputs: Any) -> None:
+        """Keep the teacher's ``outputs`` for the examples of ``inputs`` (a batch it has just run on)."""
+        self._store(inputs, self._keys(inputs), outputs)
+
+    def _lookup(self, inputs: dict[str, Any], keys: list[bytes]) -> SimpleNamespace | None:
         import torch
 
-        keys = self._keys(inputs)
         rows = [self._rows.get(key) for key in keys]
         if any(row is None for row in rows):
             self.misses += 1
@@ -99,11 +117,10 @@ class TeacherMemo:
                 outputs[name] = torch.stack(pieces).to(device)
         return SimpleNamespace(**outputs)
 
-    def store(self, inputs: dict[str, Any], outputs: Any) -> None:
-        """Keep the teacher's ``outputs`` for the examples of ``inputs`` (a batch it has just run on)."""
+    def _store(self, inputs: dict[str, Any], keys: list[bytes], outputs: Any) -> None:
         mask = inputs["attention_mask"].detach().cpu().bool()
         tensors = [getattr(outputs, name).detach().cpu() for name in self.fields]
-        for i, key in enumerate(self._keys(inputs)):
+        for i, key in enumerate(keys):
             if key in self._rows:
                 continue
             if self.per_token:

@@ -298,13 +298,14 @@ def _make_distillation_trainer_class() -> type:
                 self.intermediate.start_batch()
                 extra = self.intermediate.forward_kwargs
             outputs = model(**model_inputs, **extra)
-            teacher_outputs = self.memo.lookup(model_inputs) if self.memo is not None else None
-            if teacher_outputs is None:
+
+            def run_teacher() -> Any:
                 with torch.no_grad():
-                    teacher_outputs = self.teacher(**model_inputs, **extra)
+                    result = self.teacher(**model_inputs, **extra)
                 self.teacher_tokens += int(model_inputs["attention_mask"].sum())
-                if self.memo is not None:
-                    self.memo.store(model_inputs, teacher_outputs)
+                return result
+
+            teacher_outputs = self.memo.outputs(model_inputs, run_teacher) if self.memo is not None else run_teacher()
             terms = self.kind.distillation_terms(outputs, teacher_outputs, inputs, self.distillation)
             if self.intermediate is not None:
                 terms.update(self.intermediate.terms(outputs, teacher_outputs, inputs["attention_mask"]))
