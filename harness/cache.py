@@ -45,6 +45,8 @@ from tasks.errors import ReusebenchError
 MANIFEST = ".reusebench-entry.json"
 #: The file that proves a folder is a reusebench stage cache, and its format version.
 CACHE_MARKER = ".reusebench-cache"
+#: the marker's temporary file while it is written (:func:`harness.cache_files.write_small_file_atomic`)
+MARKER_TMP = re.compile(re.escape(CACHE_MARKER) + r"\.[0-9A-Za-z_]+\.tmp")
 CACHE_FORMAT = 1
 #: The stage folders reusebench writes (the names of ``harness.stages.STAGES``; a test keeps them equal).
 KNOWN_STAGES = ("estimate", "finetune", "distill", "adapt", "export", "record")
@@ -149,6 +151,10 @@ class StageCache:
         if CACHE_MARKER in names:
             self._check_marker(root / CACHE_MARKER)
             return "marked"
+        # another process's marker, half-written as its temporary file, is reusebench's: the root is as good as empty
+        names = [name for name in names if not MARKER_TMP.fullmatch(name)]
+        if not names:
+            return "empty"
         foreign = [name for name in names if not self._is_legacy_stage(root / name)]
         if foreign:
             raise ReusebenchError(

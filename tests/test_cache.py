@@ -148,3 +148,20 @@ def test_the_first_write_marks_the_cache(tmp_path) -> None:
     with pytest.raises(ReusebenchError, match="not a reusebench cache"), foreign.write("finetune", "e" * 32):
         pass
     assert sorted(p.name for p in (tmp_path / "foreign").iterdir()) == ["Documents"]
+
+
+def test_a_root_another_process_is_marking_is_claimed_too(tmp_path) -> None:
+    """Two units (Ray workers) claiming one new cache at once: one sees the other's marker half-written, as
+    its temporary file, and goes on instead of calling the folder foreign."""
+    root = tmp_path / "shared"
+    root.mkdir()
+    (root / ".reusebench-cache.k2x9_q1.tmp").write_text("")
+    cache = StageCache(root)
+    assert cache.check_root() == "empty"
+    with cache.write("finetune", "f" * 32) as (folder, _):
+        (folder / "f").write_text("x")
+    assert cache.check_root() == "marked"
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / ".reusebench-cache.bak").write_text("")  # not the marker's temporary file
+    with pytest.raises(ReusebenchError, match="not a reusebench cache"):
+        StageCache(tmp_path / "other").check_root()
