@@ -44,9 +44,12 @@ def memo_applies(kind: Any, weights: dict[str, float], reuse: bool, intermediate
 class TeacherMemo:
     """Teacher outputs by input, for the fields a kind's loss terms read."""
 
-    def __init__(self, fields: tuple[str, ...], per_token: bool, max_bytes: int = MAX_MEMO_BYTES) -> None:
+    def __init__(self, fields: tuple[str, ...], per_token: bool | tuple[bool, ...], max_bytes: int = MAX_MEMO_BYTES) -> None:
         self.fields = fields
-        self.per_token = per_token
+        #: per field: whether it has a row per token (kept at the real tokens) or one per example
+        self.per_token = per_token if isinstance(per_token, tuple) else (per_token,) * len(fields)
+        if len(self.per_token) != len(fields):
+            raise ValueError(f"TeacherMemo: {len(fields)} fields but {len(self.per_token)} per-token flags")
         self.max_bytes = max_bytes
         #: bytes of the outputs held; ``full``: the memo reached ``max_bytes`` and keeps no more
         self.bytes = 0
@@ -108,7 +111,7 @@ class TeacherMemo:
         outputs = {}
         for f, name in enumerate(self.fields):
             pieces = [row[f] for row in rows]
-            if self.per_token:
+            if self.per_token[f]:
                 full = torch.zeros((*mask.shape, *pieces[0].shape[1:]), dtype=pieces[0].dtype)
                 for i, piece in enumerate(pieces):
                     full[i][mask[i]] = piece
@@ -123,10 +126,10 @@ class TeacherMemo:
         for i, key in enumerate(keys):
             if key in self._rows:
                 continue
-            if self.per_token:
-                row = tuple(tensor[i][mask[i]].clone() for tensor in tensors)
-            else:
-                row = tuple(tensor[i].clone() for tensor in tensors)
+            row = tuple(
+                tensor[i][mask[i]].clone() if per_token else tensor[i].clone()
+                for tensor, per_token in zip(tensors, self.per_token, strict=True)
+            )
             size = sum(piece.numel() * piece.element_size() for piece in row)
             if self.bytes + size > self.max_bytes:
                 self.full = True

@@ -5,9 +5,11 @@ linear probe or LoRA (:mod:`harness.adaptation`). Each trains from the same pret
 initialisation as the teacher, is saved as a plain transformers model (LoRA merged), and is then exported
 and recorded like any other model; students still distill from the fully fine-tuned teacher.
 
-Training FLOPs are counted for what the method computes: a probe runs the frozen model forward (2·N·D)
-and back-propagates through its head alone (4·N_trained·D); LoRA back-propagates activations through the
-whole model (another 2·N·D) and computes weight gradients only for its trainable parameters (2·N_trained·D).
+A probe trains its head on the frozen body's outputs, computed once per input and kept for the later epochs
+(:mod:`harness.frozen_body`). Training FLOPs are counted for what the method computes: a probe runs the frozen
+body forward on the tokens it had not kept (2·N per token) and its head forward and back on every token
+(4·N_trained·D); LoRA back-propagates activations through the whole model (another 2·N·D) and computes weight
+gradients only for its trainable parameters (2·N_trained·D).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, ClassVar
 from harness.adaptation import LoraSettings, adapter_bytes, apply_lora, freeze_for_probe, merge_lora
 from harness.cache import CacheEntry
 from harness.estimate import encoder_params, training_seconds
+from harness.frozen_body import frozen_body
 from harness.graph import Node
 from harness.options import display_name
 from harness.results import Lineage
@@ -81,16 +84,25 @@ class AdaptStage(_TrainingStage):
             update={
                 "learning_rate": settings.learning_rate,
                 "epochs": settings.epochs or unit.spec.training.epochs,
-                "new_parameters_learning_rate": None,
+                "new_parameters_learning_rate": getattr(settings, "head_learning_rate", None),
             }
         )
-        cost = fine_tune(
-            trained, unit.kind, unit.tokenizer, unit.train_features, config,
-            unit.dir / "work" / method, options.seed, options.device, options.progress, options.energy,
-        )
-        backward = 0.0 if method == "probe" else 2.0 * model_n
-        per_trained = 4.0 if method == "probe" else 2.0
-        cost.flops = (2.0 * model_n + backward + per_trained * trainable) * cost.tokens
+        def train() -> Any:
+            return fine_tune(
+                trained, unit.kind, unit.tokenizer, unit.train_features, config,
+                unit.dir / "work" / method, options.seed, options.device, options.progress, options.energy,
+            )
+
+        if method == "probe":
+            with frozen_body(model) as body:
+                cost = train()
+            # the body ran forward on the tokens the memo did not cover; the head ran forward and back on all
+            cost.flops = 2.0 * model_n * body.tokens_run + 4.0 * trainable * cost.tokens
+            log.info("  probe: the frozen body ran on %d of %d batches; the head trained on its kept outputs for "
+                     "the rest", body.batches_run, cost.steps)
+        else:
+            cost = train()
+            cost.flops = (4.0 * model_n + 2.0 * trainable) * cost.tokens
         if method == "lora":
             model = merge_lora(trained)
         else:
@@ -116,9 +128,10 @@ class AdaptStage(_TrainingStage):
         settings = self._settings(unit, node.params["method"])
         _, model_n = encoder_params(unit.teacher_source)
         epochs = settings.epochs or unit.spec.training.epochs
-        # a probe costs one forward pass per token (a third of training's 6·N·D), LoRA about two
-        share = 1 / 3 if node.params["method"] == "probe" else 2 / 3
-        return share * training_seconds(model_n, 0, count_tokens(unit.train_features), epochs)
+        tokens = count_tokens(unit.train_features)
+        if node.params["method"] == "probe":  # one forward pass over the data (a third of an epoch's 6·N·D)
+            return training_seconds(model_n, 0, tokens, 1) / 3
+        return 2 / 3 * training_seconds(model_n, 0, tokens, epochs)  # LoRA: forward and activation gradients
 
 
 def lora_settings(config: Any) -> LoraSettings:
