@@ -23,6 +23,7 @@ from harness.students import builder_of
 from harness.teacher_memo import memo_applies
 from harness.train import TrainCost, count_tokens, distill, fine_tune
 from harness.variants import Variant, build_of, model_identity, seed_everything
+from tasks.kinds.base import initialise_output_bias
 
 log = logging.getLogger("reusebench")
 
@@ -42,27 +43,35 @@ class _TrainingStage(StageBase):
     @staticmethod
     def pretrained_payload(unit: Any) -> dict[str, Any]:
         """What a model trained from the pretrained checkpoint depends on: the task (less what only students
-        and the method lists read), its training data, the checkpoint, the seed and the device."""
-        return {
+        and the method lists read), its training data, the checkpoint, the seed, the device, and how the head
+        starts when not as drawn."""
+        payload = {
             "task": unit.spec.model_dump(mode="json", exclude={"description", "distillation", "adaptation"}),
             "data": unit.data_fingerprint["train"],
             "teacher": model_identity(unit.teacher_source),
             "seed": unit.options.seed,
             "device": unit.options.device,
         }
+        head_init = unit.kind.head_bias_init(unit.spec)
+        if head_init:  # only then, so that the other kinds' cache keys stay as they were
+            payload["head_bias"] = head_init
+        return payload
 
     @staticmethod
     def load_pretrained(unit: Any) -> Any:
         """The pretrained checkpoint with the task's head, its new weights drawn from the run's seed."""
         options = unit.options
         seed_everything(options.seed)
-        return unit.kind.build_model(unit.teacher_source, unit.spec) or load_model_for_kind(
+        model = unit.kind.build_model(unit.teacher_source, unit.spec) or load_model_for_kind(
             unit.teacher_source,
             unit.kind.auto_class,
             unit.kind.model_kwargs(unit.spec),
             trust_remote_code=options.trust_remote_code,
             allow_pickle=options.allow_pickle,
         )
+        if unit.kind.head_bias_init(unit.spec) == "target mean":
+            initialise_output_bias(model, unit.train_features["labels"])
+        return model
 
     def stored(self, unit: Any, node: Node, result: Variant, path: Path) -> Variant:
         result.pytorch_dir = path

@@ -36,6 +36,26 @@ def new_parameter_names(model: Any) -> frozenset[str]:
     return getattr(model, NEW_PARAMETERS_ATTRIBUTE, frozenset())
 
 
+def initialise_output_bias(model: Any, targets: Any) -> str | None:
+    """Start a new regression head at the training targets' mean: set the bias of its output layer (the last
+    new one-element bias) to ``mean(targets)``; returns that parameter's name, None when the model has none.
+
+    A head drawn around 0 must first move its output to where the targets are (2.5 for a 0-5 score) before it
+    can learn anything else, and with a small learning rate or few steps it never gets there: a LoRA or probe
+    of similarity stayed at predicting a constant. Starting at the mean is the usual remedy ("init well",
+    e.g. Karpathy 2019, *A recipe for training neural networks*)."""
+    import torch
+
+    new = new_parameter_names(model)
+    biases = [(name, p) for name, p in model.named_parameters() if name in new and name.endswith("bias") and p.numel() == 1]
+    if not biases:
+        return None
+    name, bias = biases[-1]
+    with torch.no_grad():
+        bias.fill_(float(torch.as_tensor(list(targets), dtype=torch.float64).mean()))
+    return name
+
+
 @dataclass
 class EvalOutput:
     """Predictions and references over an eval split, plus the raw outputs used for parity checks."""
@@ -74,6 +94,11 @@ class TaskKind:
     def build_model(self, source: str, spec: TaskSpec) -> Any | None:
         """Build the teacher from ``source`` when the kind needs more than ``auto_class``; None lets the
         harness load ``auto_class`` with :meth:`model_kwargs` (the usual case)."""
+        return None
+
+    def head_bias_init(self, spec: TaskSpec) -> str | None:
+        """How the new head's output bias starts, when not as drawn: ``"target mean"`` for a regression head
+        (:func:`initialise_output_bias`); None (the default) leaves the drawn initialisation."""
         return None
 
     def build_student(self, teacher: Any, layers: list[int]) -> Any | None:
