@@ -110,7 +110,12 @@ def apply_lora(model: Any, settings: LoraSettings) -> tuple[Any, int]:
     new = new_parameter_names(model)
     wrapped = get_peft_model(model, config)
     trainable = sum(param.numel() for param in wrapped.parameters() if param.requires_grad)
-    wrapped.reusebench_new_parameters = new  # merged back onto the plain model by merge_lora
+    # the head's trained copy is the wrapped model's "new" parameters (training.new_parameters_learning_rate
+    # gives them the head's rate); the plain model's names are put back on it by merge_lora
+    wrapped.reusebench_plain_new_parameters = new
+    mark_new_parameters(wrapped, {
+        name for name, param in wrapped.named_parameters() if param.requires_grad and "lora_" not in name
+    })
     return wrapped, trainable
 
 
@@ -122,7 +127,7 @@ def adapter_bytes(wrapped: Any) -> int:
 def merge_lora(wrapped: Any) -> Any:
     """The plain transformers model with the adapters merged into its weights (and the head's trained
     copy in place), ready to save, export and quantize like a fully fine-tuned one."""
-    new = getattr(wrapped, "reusebench_new_parameters", frozenset())
+    new = getattr(wrapped, "reusebench_plain_new_parameters", frozenset())
     model = wrapped.merge_and_unload()
     for param in model.parameters():
         param.requires_grad = True

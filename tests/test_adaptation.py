@@ -55,6 +55,20 @@ def test_lora_default_targets_and_trainable_count(classifier):
     assert adapter_bytes(wrapped) == 2 * 2 * (2 * 16 + 16 * 2) * 4
 
 
+def test_the_wrapped_head_is_what_the_head_learning_rate_applies_to(classifier):
+    from harness.train import parameter_groups
+
+    wrapped, _ = apply_lora(classifier, LoraSettings(rank=2))
+    head = new_parameter_names(wrapped)
+    assert head and all("modules_to_save" in name and "classifier" in name for name in head)
+    groups = parameter_groups(wrapped, set(), 0.0, learning_rate=2e-3, new_learning_rate=1e-2)
+    rates = {id(param): group["lr"] for group in groups for param in group["params"]}
+    named = dict(wrapped.named_parameters())
+    assert {rates[id(named[name])] for name in head} == {1e-2}
+    lora = [param for name, param in named.items() if "lora_" in name]
+    assert lora and {rates[id(param)] for param in lora} == {2e-3}
+
+
 def test_merged_model_computes_what_the_adapted_one_did(classifier):
     wrapped, _ = apply_lora(classifier, LoraSettings(rank=2, dropout=0.0))
     with torch.no_grad():  # move B away from zero so that merging has something to merge
