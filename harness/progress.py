@@ -123,12 +123,20 @@ class RunProgress:
         self.finished = 0
         self._last = 0.0
 
-    def header(self, units: Sequence[Any]) -> None:
-        """``running suite quick: 3 units (tasks × teachers), estimated ~6:40 on the reference CPU``."""
+    def header(self, units: Sequence[Any], lanes: int = 1, lane_units: Sequence[Any] = (), pass_s: float = 0.0,
+               lane_stages: frozenset[str] = frozenset()) -> None:
+        """``running suite quick: 3 units (tasks × teachers), estimated ~6:40 on the reference CPU``. With a
+        training pass (``lanes`` ≥ 2 over ``lane_units``, ~``pass_s``), the estimate is the pass plus what the
+        serial pass has left: the ``lane_stages`` of the units in the pass are the pass's."""
         tasks = len({unit.spec.name for unit in units})
         teachers = len({unit.teacher_name for unit in units})
+        total, how = sum(self.estimates), ""
+        if lanes >= 2 and lane_units:
+            in_pass = {id(unit) for unit in lane_units}
+            rest = sum(unit_estimate(unit, lane_stages if id(unit) in in_pass else frozenset()) for unit in units)
+            total, how = pass_s + rest, f", of which a training pass in {lanes} lanes ~{clock(pass_s)}"
         log.info("running %s: %d task(s) × %d teacher(s) = %d unit(s), estimated ~%s on the reference 2-core CPU "
-                 "(cached stages take less)", self.label, tasks, teachers, len(units), clock(sum(self.estimates)))
+                 "(cached stages take less%s)", self.label, tasks, teachers, len(units), clock(total), how)
 
     def training_pass_done(self, units: Sequence[Any], lane_stages: frozenset[str]) -> None:
         """The training pass (:mod:`harness.training_pass`) made the ``lane_stages`` nodes of every unit it was

@@ -28,7 +28,7 @@ from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
 from harness.stages import LANE_STAGES
 from harness.train import training_threads
-from harness.training_pass import run_training_pass
+from harness.training_pass import pass_estimate_s, planned_pass, run_training_pass
 from harness.unit import TaskUnit
 from tasks.registry import get_tasks
 from tasks.spec import TaskSpec
@@ -153,7 +153,8 @@ def execute(prepared: PreparedRun) -> RunResults:
     progress = RunProgress(results.suite, units)
     # The command line writes run.log from this line on (with the lines before it): a refused run writes none.
     log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
-    progress.header(units)
+    lane_units, lanes = planned_pass(units)
+    progress.header(units, lanes, lane_units, pass_estimate_s(lane_units, lanes), LANE_STAGES)
     peak = peak_or_none()
     training_pass = run_training_pass(units)  # None: no lanes (one CPU, one unit to train, Ray, --threads)
     if training_pass is not None:

@@ -36,6 +36,9 @@ log = logging.getLogger("reusebench")
 
 #: Torch threads per lane: the measured gain is for one thread per core.
 THREADS_PER_LANE = 1
+#: a one-thread lane's speed against the two threads the stage estimates assume: two lanes side by side do 1.30×
+#: the work of one two-thread training on the reference 2-core CPU, so each does 0.65 of it
+LANE_SPEED = 0.65
 #: Set in a lane process: its number (1, 2, ...).
 LANE_ENV = "REUSEBENCH_LANE"
 
@@ -55,6 +58,27 @@ def pending_lane_s(unit: TaskUnit) -> float:
     if not any(row["stage"] in TRAINING_STAGES for row in rows):
         return 0.0
     return sum(row["estimate_s"] for row in rows if row["stage"] in LANE_STAGES)
+
+
+def planned_pass(units: list[TaskUnit]) -> tuple[list[TaskUnit], int]:
+    """The units the training pass takes, largest first, and its lane count; ``([], 1)`` when there is no pass
+    (fewer than two units with something to train, or one lane)."""
+    estimates = [(pending_lane_s(unit), unit) for unit in units]
+    todo = [unit for seconds, unit in sorted(estimates, key=lambda pair: -pair[0]) if seconds > 0]
+    if not todo:
+        return [], 1
+    lanes = lane_count(todo[0].options, len(todo))
+    return (todo, lanes) if lanes >= 2 else ([], 1)
+
+
+def pass_estimate_s(units: list[TaskUnit], lanes: int) -> float:
+    """Estimated wall seconds of a training pass over ``units`` (largest first) in ``lanes``: each unit's lane
+    seconds at :data:`LANE_SPEED`, on the lane that frees first (as the pool hands them out)."""
+    finish = [0.0] * max(lanes, 1)
+    for unit in units:
+        lane = finish.index(min(finish))
+        finish[lane] += pending_lane_s(unit) / LANE_SPEED
+    return max(finish)
 
 
 def lane_count(options: RunOptions, pending: int) -> int:
@@ -125,12 +149,8 @@ def run_training_pass(units: list[TaskUnit]) -> TrainingPassInfo | None:
     from harness.peak import peak_or_none
     from harness.profile_models import TrainingPassInfo
 
-    estimates = [(pending_lane_s(unit), unit) for unit in units]
-    todo = [unit for seconds, unit in sorted(estimates, key=lambda pair: -pair[0]) if seconds > 0]
+    todo, lanes = planned_pass(units)
     if not todo:
-        return None
-    lanes = lane_count(todo[0].options, len(todo))
-    if lanes < 2:
         return None
     # Measured here, alone, before the lanes start: a lane measuring it beside another lane would be wrong.
     lane_peak = peak_or_none(threads=THREADS_PER_LANE)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from harness import training_pass
 from harness.cli import main
 from harness.options import RunOptions
-from harness.training_pass import lane_count
+from harness.training_pass import LANE_SPEED, lane_count, pass_estimate_s
 from tasks.registry import get_suite
 from tests.tiny_models import save_tiny_model
 
@@ -68,6 +69,7 @@ def test_lanes_train_the_same_models_and_credit_each_to_its_lane(setup):
     assert all(row.get("lane") is None for row in serial["profile"]["rows"])
     log = (root / "lanes" / "run.log").read_text()
     assert "training pass: 2 unit(s) in 2 lanes" in log
+    assert "of which a training pass in 2 lanes ~" in log.split("training pass: 2 unit(s)")[0]  # the header's estimate
     assert log.count("(made in the training pass)") == 8
     assert "fine-tuning teacher" in log and "distilling student layers=1" in log  # the lanes' lines reach run.log
 
@@ -91,3 +93,12 @@ def test_lanes_only_where_they_help():
     assert lane_count(RunOptions(suite=suite, executor="ray", training_lanes=2), pending=5) == 1
     assert lane_count(RunOptions(suite=suite, training_lanes=3), pending=5) == 3
     assert lane_count(RunOptions(suite=suite, training_lanes=3), pending=2) == 2
+
+
+def test_the_pass_estimate_places_units_largest_first_on_the_lane_that_frees_first(monkeypatch):
+    seconds = {"a": 65.0, "b": 39.0, "c": 26.0, "d": 13.0}
+    monkeypatch.setattr(training_pass, "pending_lane_s", lambda unit: seconds[unit])
+    # lanes: a | b, c (free at 39) | then d on the lane free first (a at 65, b+c at 65: the first): 65+13
+    assert pass_estimate_s(["a", "b", "c", "d"], 2) == pytest.approx((65 + 13) / LANE_SPEED)
+    assert pass_estimate_s(["a", "b"], 4) == pytest.approx(65 / LANE_SPEED)
+    assert pass_estimate_s([], 2) == 0.0
