@@ -135,8 +135,8 @@ class RunProgress:
             in_pass = {id(unit) for unit in lane_units}
             rest = sum(unit_estimate(unit, lane_stages if id(unit) in in_pass else frozenset()) for unit in units)
             total, how = pass_s + rest, f", of which a training pass in {lanes} lanes ~{clock(pass_s)}"
-        log.info("running %s: %d task(s) × %d teacher(s) = %d unit(s), estimated ~%s on the reference 2-core CPU "
-                 "(cached stages take less%s)", self.label, tasks, teachers, len(units), clock(total), how)
+        log.info("running %s: %d task(s) × %d teacher(s) = %d unit(s), estimated ~%s on the reference 2-core CPU%s "
+                 "(cached stages take less)", self.label, tasks, teachers, len(units), clock(total), how)
 
     def training_pass_done(self, units: Sequence[Any], lane_stages: frozenset[str]) -> None:
         """The training pass (:mod:`harness.training_pass`) made the ``lane_stages`` nodes of every unit it was
