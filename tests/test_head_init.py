@@ -63,3 +63,11 @@ def test_only_a_regression_head_is_started_at_the_mean_and_its_key_says_so(kind,
     payload = _TrainingStage.pretrained_payload(unit)
     assert payload.get("head_bias") == expected
     assert ("head_bias" in payload) == (expected is not None)
+
+
+@pytest.mark.parametrize(("labels", "target"), [(None, "sentence-regression"), (["no", "yes"], "sentence-class")])
+def test_a_pair_classification_is_estimated_against_its_classes(labels, target):
+    # MRPC (pair classification) was scored by LogME's regression form, and its H-score left out, as if its
+    # labels were similarity scores
+    assert get_kind("similarity").estimate_target_of(_spec("similarity", labels)) == target
+    assert get_kind("classification").estimate_target_of(_spec("classification", ["a", "b"])) == "sentence-class"

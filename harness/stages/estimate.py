@@ -49,7 +49,7 @@ class EstimateStage(StageBase):
 
     def payload(self, unit: Any, node: Node) -> dict[str, Any]:
         return {
-            "target": unit.kind.estimate_target,
+            "target": unit.kind.estimate_target_of(unit.spec),
             "task": unit.spec.model_dump(mode="json", include={"name", "kind", "columns", "labels", "max_length"}),
             "data": unit.data_fingerprint["train"],
             "teacher": model_identity(unit.teacher_source),
@@ -67,7 +67,7 @@ class EstimateStage(StageBase):
         start = time.perf_counter()
         frozen = frozen_features(
             unit.teacher_source,
-            unit.kind.estimate_target,
+            unit.kind.estimate_target_of(unit.spec),
             unit.train_features,
             unit.kind.collator(unit.tokenizer),
             unit.kind.label_keys,

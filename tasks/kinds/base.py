@@ -96,6 +96,11 @@ class TaskKind:
         harness load ``auto_class`` with :meth:`model_kwargs` (the usual case)."""
         return None
 
+    def estimate_target_of(self, spec: TaskSpec) -> str:
+        """What the transferability estimates of a task of this kind score against: :attr:`estimate_target`,
+        unless the task's own spec decides it (similarity: regression or pair classification)."""
+        return self.estimate_target
+
     def head_bias_init(self, spec: TaskSpec) -> str | None:
         """How the new head's output bias starts, when not as drawn: ``"target mean"`` for a regression head
         (:func:`initialise_output_bias`); None (the default) leaves the drawn initialisation."""

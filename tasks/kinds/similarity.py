@@ -131,6 +131,9 @@ class SimilarityKind(TaskKind):
             return {"num_labels": 1, "problem_type": "regression"}
         return self._pair_classification.model_kwargs(spec)
 
+    def estimate_target_of(self, spec: TaskSpec) -> str:
+        return "sentence-regression" if self.is_regression(spec) else "sentence-class"
+
     def head_bias_init(self, spec: TaskSpec) -> str | None:
         return "target mean" if self.is_regression(spec) else None
 
