@@ -96,12 +96,21 @@ def adaptation_table_md(rows: Sequence[AdaptationRow]) -> str:
     return "\n".join(lines)
 
 
-ADAPTATION_NOTE = (
-    "Each method starts from the same pretrained checkpoint and head initialisation. Linear probe: only the new "
-    "task head trains, on frozen features. LoRA: rank-r updates of the attention query and value projections "
-    "and the new head train (peft), merged into the weights afterwards. *of full*: the method's score over the "
-    "full fine-tuning score on the same eval split. FLOPs count what each method computes (docs/adaptation.md)."
-)
+def adaptation_note(results: RunResults) -> str:
+    """The table's caption, with the LoRA settings the run used (``config.suite.lora``)."""
+    suite = results.config.get("suite") if isinstance(results.config, dict) else None
+    lora = suite.get("lora") if isinstance(suite, dict) else None
+    lora = lora if isinstance(lora, dict) else {}
+    targets = lora.get("target_modules")
+    where = (f"the linear layers named {', '.join(str(t) for t in targets)}" if targets
+             else "the attention query and value projections (the model type's default)")
+    rank = f"rank-{lora['rank']}" if lora.get("rank") else "rank-r"
+    return (
+        "Each method starts from the same pretrained checkpoint and head initialisation. Linear probe: only the new "
+        f"task head trains, on frozen features. LoRA: {rank} updates of {where} and the new head train (peft), "
+        "merged into the weights afterwards. *of full*: the method's score over the full fine-tuning score on the "
+        "same eval split. FLOPs count what each method computes (docs/adaptation.md)."
+    )
 
 
 def adaptation_section_md(results: RunResults) -> list[str]:
@@ -109,7 +118,7 @@ def adaptation_section_md(results: RunResults) -> list[str]:
     rows = adaptation_rows(results)
     if not rows:
         return []
-    return ["## Adaptation", "", adaptation_table_md(rows), "", ADAPTATION_NOTE, ""]
+    return ["## Adaptation", "", adaptation_table_md(rows), "", adaptation_note(results), ""]
 
 
 def adaptation_section_html(results: RunResults, table_id: str = "adaptation") -> str:
@@ -137,7 +146,7 @@ def adaptation_section_html(results: RunResults, table_id: str = "adaptation") -
     return (
         '<h2 id="adaptation">Adaptation: how little it takes</h2>'
         + table(table_id, HEADERS, cells)
-        + f'<p class="muted">{esc(ADAPTATION_NOTE.replace("*", ""))}</p>'
+        + f'<p class="muted">{esc(adaptation_note(results).replace("*", ""))}</p>'
     )
 
 

@@ -103,6 +103,8 @@ def test_reports_show_the_reuse_card(adapted_run):
     card = markdown.split("## Adaptation", 1)[1].split("## Records", 1)[0]
     assert "linear probe" in card and "LoRA" in card and "full fine-tuning" in card
     assert "| tiny-adapt | full fine-tuning | accuracy |" in card and "1.000" in card  # full of itself
+    # the caption says what LoRA adapted in this run (the suite's rank, the model type's default targets)
+    assert "LoRA: rank-4 updates of the attention query and value projections (the model type's default)" in card
     html = (adapted_run / "run" / "report.html").read_text()
     assert 'id="adaptation"' in html and "how little it takes" in html
     # The adaptation curve: one point per method at its trainable parameters, on a log axis.
@@ -196,3 +198,13 @@ def test_the_leaderboard_shows_each_method_beside_full_fine_tuning(adapted_run, 
     assert "| linear probe |" in card and "| LoRA |" in card and "| full fine-tuning |" in card
     page = site.task_pages["tiny-adapt"].read_text()
     assert 'id="adaptation"' in page and "linear probe" in page.split('id="adaptation"', 1)[1]
+
+
+def test_the_caption_names_the_lora_targets_the_suite_chose():
+    from types import SimpleNamespace
+
+    from reports.adaptation import adaptation_note
+
+    chosen = SimpleNamespace(config={"suite": {"lora": {"rank": 8, "target_modules": ["query", "key", "value", "dense"]}}})
+    assert "LoRA: rank-8 updates of the linear layers named query, key, value, dense" in adaptation_note(chosen)
+    assert "rank-r updates of the attention query and value" in adaptation_note(SimpleNamespace(config={}))
