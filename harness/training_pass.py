@@ -94,10 +94,29 @@ def lane_count(options: RunOptions, pending: int) -> int:
     return min(len(available_cpus()), pending)
 
 
+def die_with_parent() -> bool:
+    """Have the kernel end this process when the process that started it ends (Linux ``PR_SET_PDEATHSIG``):
+    a run killed by a signal that it cannot clean up after (SIGTERM, SIGKILL) must not leave its lanes training
+    on the machine, unseen, beside the next run's measurements. Returns whether it could (False elsewhere)."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
 def _start_lane(cpus: Any, records: Any) -> None:
-    """Initialiser of a lane process: take a CPU, one torch thread, and send log records to the run."""
+    """Initialiser of a lane process: end with the run, take a CPU, one torch thread, and send log records to
+    the run."""
     import torch
 
+    die_with_parent()
     lane, cpu = cpus.get()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})

@@ -2,6 +2,10 @@
 same models as training them in the run's own process, each credited to its lane, and a cached rerun has no pass."""
 
 import json
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +13,7 @@ import pytest
 from harness import training_pass
 from harness.cli import main
 from harness.options import RunOptions
-from harness.training_pass import LANE_SPEED, lane_count, pass_estimate_s
+from harness.training_pass import LANE_SPEED, die_with_parent, lane_count, pass_estimate_s
 from tasks.registry import get_suite
 from tests.tiny_models import save_tiny_model
 
@@ -102,3 +106,46 @@ def test_the_pass_estimate_places_units_largest_first_on_the_lane_that_frees_fir
     assert pass_estimate_s(["a", "b", "c", "d"], 2) == pytest.approx((65 + 13) / LANE_SPEED)
     assert pass_estimate_s(["a", "b"], 4) == pytest.approx(65 / LANE_SPEED)
     assert pass_estimate_s([], 2) == 0.0
+
+
+PARENT = """
+import multiprocessing, os, time
+from concurrent.futures import ProcessPoolExecutor
+from harness.training_pass import die_with_parent
+
+def pid():
+    return os.getpid()
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent)
+    print(pool.submit(pid).result(), flush=True)
+    time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, whose parent is gone and nobody reaped, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_lane_ends_when_its_run_is_killed(tmp_path):
+    # A run killed by SIGTERM or SIGKILL cannot stop its pool: its lanes kept training, unseen, beside the next
+    # run (seen on this project's machine).
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(PARENT))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        assert _running(worker)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 15
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(worker)
+    assert die_with_parent() is True  # and in this process too (the test's parent is still alive)
