@@ -208,3 +208,16 @@ def test_the_caption_names_the_lora_targets_the_suite_chose():
     chosen = SimpleNamespace(config={"suite": {"lora": {"rank": 8, "target_modules": ["query", "key", "value", "dense"]}}})
     assert "LoRA: rank-8 updates of the linear layers named query, key, value, dense" in adaptation_note(chosen)
     assert "rank-r updates of the attention query and value" in adaptation_note(SimpleNamespace(config={}))
+
+
+def test_the_bench_summary_shows_the_reuse_card_of_a_results_file(adapted_run):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "bench" / "summarize.py"
+    spec = importlib.util.spec_from_file_location("bench_summarize_adaptation", path)
+    summarize = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(summarize)
+    table = summarize.adaptation_section(adapted_run / "run" / "results.json")
+    assert "| tiny-adapt | linear probe | accuracy |" in table and "| tiny-adapt | LoRA | accuracy |" in table
+    assert "LoRA: rank-4 updates" in table
