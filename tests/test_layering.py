@@ -141,3 +141,17 @@ def test_modules_stay_small(layer):
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
     ]
     assert not too_big, f"modules over 400 lines: {too_big}"
+
+
+def test_importing_the_cli_and_the_stages_does_not_import_torch():
+    # docs/architecture.md: built-in modules import torch, transformers and onnxruntime inside the functions that
+    # need them, so that `reusebench --help`, `validate` and the registries stay quick (a module-level import of
+    # the probe's frozen body once pulled torch into every command)
+    import subprocess
+    import sys
+
+    code = ("import sys, harness.cli, harness.stages, harness.runner, tasks.kinds; "
+            "heavy = [m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

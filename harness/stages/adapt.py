@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 from harness.adaptation import LoraSettings, adapter_bytes, apply_lora, freeze_for_probe, merge_lora
 from harness.cache import CacheEntry
 from harness.estimate import encoder_params, training_seconds
-from harness.frozen_body import frozen_body
 from harness.graph import Node
 from harness.options import display_name
 from harness.results import Lineage
@@ -94,6 +93,9 @@ class AdaptStage(_TrainingStage):
             )
 
         if method == "probe":
+            # imported here: it imports torch, which no built-in module does at import (docs/architecture.md)
+            from harness.frozen_body import frozen_body
+
             with frozen_body(model) as body:
                 cost = train()
             # the body ran forward on the tokens the memo did not cover; the head ran forward and back on all
