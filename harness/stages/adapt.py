@@ -50,11 +50,14 @@ class AdaptStage(_TrainingStage):
 
     def payload(self, unit: Any, node: Node) -> dict[str, Any]:
         method = node.params["method"]
-        return {
+        payload = {
             "method": method,
             "settings": self._settings(unit, method).model_dump(mode="json"),
             **self.pretrained_payload(unit),
         }
+        if method == "probe":  # probes cached before the frozen body trained with the body's dropout on
+            payload["body"] = "frozen: eval mode, outputs kept"
+        return payload
 
     def load(self, unit: Any, node: Node, entry: CacheEntry) -> Variant:
         method = node.params["method"]
@@ -86,6 +89,7 @@ class AdaptStage(_TrainingStage):
                 "new_parameters_learning_rate": getattr(settings, "head_learning_rate", None),
             }
         )
+
         def train() -> Any:
             return fine_tune(
                 trained, unit.kind, unit.tokenizer, unit.train_features, config,
