@@ -153,10 +153,10 @@ def execute(prepared: PreparedRun) -> RunResults:
     progress = RunProgress(results.suite, units)
     # The command line writes run.log from this line on (with the lines before it): a refused run writes none.
     log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
-    lane_units, lanes = planned_pass(units)
-    progress.header(units, lanes, lane_units, pass_estimate_s(lane_units, lanes), LANE_STAGES)
+    lane_plan = planned_pass(units)  # which units the training pass takes, in how many lanes
+    progress.header(units, lane_plan[1], lane_plan[0], pass_estimate_s(*lane_plan), LANE_STAGES)
     peak = peak_or_none()
-    training_pass = run_training_pass(units)  # None: no lanes (one CPU, one unit to train, Ray, --threads)
+    training_pass = run_training_pass(units, lane_plan)  # None: no lanes (one CPU, one unit to train, Ray, --threads)
     if training_pass is not None:
         progress.training_pass_done(units, LANE_STAGES)
     try:

@@ -159,16 +159,19 @@ class _ToRunLogger(logging.Handler):
         logging.getLogger(record.name).handle(record)
 
 
-def run_training_pass(units: list[TaskUnit]) -> TrainingPassInfo | None:
+def run_training_pass(
+    units: list[TaskUnit], plan: tuple[list[TaskUnit], int] | None = None
+) -> TrainingPassInfo | None:
     """Train the models of ``units`` in lanes (see the module docstring) and set each unit's ``handed``: the
-    profile rows of the nodes its lane trained, by key. Returns what the pass was, or None when the run has
-    fewer than two units with something to train (or one lane): then nothing happens here."""
+    profile rows of the nodes its lane trained, by key. ``plan``: :func:`planned_pass` of ``units`` when the
+    caller has it (the run's header does), so that the cache is not walked again. Returns what the pass was, or
+    None when the run has fewer than two units with something to train (or one lane): then nothing happens."""
     import multiprocessing
 
     from harness.peak import peak_or_none
     from harness.profile_models import TrainingPassInfo
 
-    todo, lanes = planned_pass(units)
+    todo, lanes = plan if plan is not None else planned_pass(units)
     if not todo:
         return None
     # Measured here, alone, before the lanes start: a lane measuring it beside another lane would be wrong.
