@@ -12,6 +12,7 @@ head's parameters as new) and leave the training loop to :func:`harness.train.fi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,8 @@ class LoraSettings:
     dropout: float = 0.1
     target_modules: tuple[str, ...] | None = None
     learning_rate: float = 5e-4
+    #: the layers (block indices) that get adapters; None: every layer
+    layers: tuple[int, ...] | None = None
 
 
 def head_modules(model: Any) -> list[str]:
@@ -94,16 +97,52 @@ def target_modules(model: Any, requested: tuple[str, ...] | None) -> list[str]:
     return names
 
 
+#: How peft finds a module's block index when ``layers_to_transform`` is given (its default, no
+#: ``layers_pattern``): the first numbered segment of the module's name, ``encoder.layer.3.attention...``.
+_LAYER_INDEX = re.compile(r".*?\.[^.]*\.(?P<idx>\d+)\.")
+
+
+def adapted_layers(model: Any, targets: list[str]) -> list[int]:
+    """The block indices of ``model`` that hold a linear layer named in ``targets`` (what ``lora.layers``
+    may name), found as peft finds them."""
+    import torch
+
+    found = set()
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in targets:
+            match = _LAYER_INDEX.match(name)
+            if match:
+                found.add(int(match["idx"]))
+    return sorted(found)
+
+
+def check_layers(model: Any, targets: list[str], layers: tuple[int, ...] | None) -> None:
+    """``lora.layers`` against the model: every index must be a block that holds a target module."""
+    if layers is None:
+        return
+    available = adapted_layers(model, targets)
+    missing = [index for index in layers if index not in available]
+    if missing:
+        have = f"{available[0]}-{available[-1]}" if available else "none"
+        raise ConfigError(
+            f"lora.layers: {', '.join(map(str, missing))}: {type(model).__name__} has no such block with "
+            f"{', '.join(targets)} layers (its blocks: {have})"
+        )
+
+
 def apply_lora(model: Any, settings: LoraSettings) -> tuple[Any, int]:
     """Wrap ``model`` with LoRA adapters on its target modules (the new head trains in full); returns the
     ``peft`` model and its trainable parameter count."""
     from peft import LoraConfig, get_peft_model
 
+    targets = target_modules(model, settings.target_modules)
+    check_layers(model, targets, settings.layers)
     config = LoraConfig(
         r=settings.rank,
         lora_alpha=settings.alpha,
         lora_dropout=settings.dropout,
-        target_modules=target_modules(model, settings.target_modules),
+        target_modules=targets,
+        layers_to_transform=list(settings.layers) if settings.layers is not None else None,
         modules_to_save=head_modules(model) or None,
         bias="none",
     )

@@ -45,7 +45,8 @@ def check_unit_models(unit: Any) -> None:
             check_student_tokenizer(unit.teacher_name, unit.teacher_source, student.text, source,
                                     options.trust_remote_code)
     if "lora" in unit.methods:
-        check_lora_targets(unit.teacher_source, unit.suite.lora.target_modules, options.trust_remote_code)
+        lora = unit.suite.lora
+        check_lora_targets(unit.teacher_source, lora.target_modules, options.trust_remote_code, lora.layers)
     check_intermediate_terms(unit)
 
 
@@ -71,15 +72,18 @@ def check_intermediate_terms(unit: Any) -> None:
             check_intermediate(weights, unit.spec.distillation, teacher_config, teacher_config, student_layers=layers)
 
 
-def check_lora_targets(source: str, requested: list[str] | None, trust_remote_code: bool = False) -> None:
-    """LoRA's target modules against the layers of the model at ``source``, built from its configuration on
-    the meta device (no weights are read): a name that matches nothing is an error before any training."""
+def check_lora_targets(
+    source: str, requested: list[str] | None, trust_remote_code: bool = False, layers: list[int] | None = None
+) -> None:
+    """LoRA's target modules and blocks against the model at ``source``, built from its configuration on
+    the meta device (no weights are read): a name or block that matches nothing is an error before any training."""
     import torch
     import transformers
 
-    from harness.adaptation import target_modules
+    from harness.adaptation import check_layers, target_modules
 
     config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
     with torch.device("meta"):
         skeleton = transformers.AutoModel.from_config(config, trust_remote_code=trust_remote_code)
-    target_modules(skeleton, tuple(requested) if requested else None)
+    targets = target_modules(skeleton, tuple(requested) if requested else None)
+    check_layers(skeleton, targets, tuple(layers) if layers is not None else None)

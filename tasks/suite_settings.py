@@ -87,3 +87,12 @@ class LoraConfig(_Strict):
         None, gt=0, le=1, description="the new head's (and other new modules') rate; defaults to learning_rate"
     )
     epochs: Float | None = Field(None, gt=0, le=1000, description="defaults to the task's training epochs")
+    layers: list[Annotated[Int, Field(ge=0, le=10_000)]] | None = Field(
+        None, min_length=1, description="the blocks (0 = nearest the embeddings) that get adapters; none: all. "
+        "Gradients stop at the lowest adapted block, so the top blocks alone train faster",
+    )
+
+    @field_validator("layers")
+    @classmethod
+    def _distinct_layers(cls, value: list[int] | None) -> list[int] | None:
+        return no_repeats(value, "a layer") if value is not None else None  # type: ignore[return-value]

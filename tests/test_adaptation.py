@@ -7,6 +7,7 @@ import torch
 
 from harness.adaptation import (
     LoraSettings,
+    adapted_layers,
     adapter_bytes,
     apply_lora,
     freeze_for_probe,
@@ -55,6 +56,25 @@ def test_lora_default_targets_and_trainable_count(classifier):
     assert adapter_bytes(wrapped) == 2 * 2 * (2 * 16 + 16 * 2) * 4
 
 
+def test_lora_on_chosen_blocks_adapts_only_those_and_stops_gradients_there(classifier):
+    assert adapted_layers(classifier, ["query", "value"]) == [0, 1]
+    wrapped, trainable = apply_lora(classifier, LoraSettings(rank=2, layers=(1,)))
+    adapted = {name for name, _ in wrapped.named_parameters() if "lora_" in name}
+    assert adapted and all(".layer.1." in name for name in adapted)
+    assert trainable == 1 * 2 * (2 * 16 + 16 * 2) + 16 * 3 + 3  # one block's query and value, and the head
+    loss = wrapped(input_ids=torch.tensor([[101, 2000, 102]])).logits.sum()
+    loss.backward()
+    # nothing below block 1 needs a gradient, so autograd computes none there (what makes it cheaper)
+    assert all(p.grad is None for name, p in wrapped.named_parameters() if ".layer.0." in name)
+
+
+def test_lora_blocks_the_model_lacks_are_named(classifier):
+    with pytest.raises(ConfigError) as error:
+        apply_lora(classifier, LoraSettings(rank=2, layers=(1, 5)))
+    message = str(error.value)
+    assert message.startswith("lora.layers: 5:") and "blocks: 0-1" in message and "\n" not in message
+
+
 def test_the_wrapped_head_is_what_the_head_learning_rate_applies_to(classifier):
     from harness.train import parameter_groups
 
@@ -93,3 +113,12 @@ def test_unknown_target_modules_name_the_model_layers(classifier):
     message = str(error.value)
     assert "lora.target_modules" in message and "q_proj" in message
     assert "query" in message and "dense" in message and "\n" not in message
+
+
+def test_lora_keys_stay_as_they_were_unless_blocks_are_chosen():
+    from harness.stages.adapt import settings_payload
+    from tasks.suite_settings import LoraConfig, ProbeConfig
+
+    assert "layers" not in settings_payload(LoraConfig())  # LoRAs cached before lora.layers keep their keys
+    assert settings_payload(LoraConfig(layers=[3, 4]))["layers"] == [3, 4]
+    assert settings_payload(ProbeConfig()) == ProbeConfig().model_dump(mode="json")

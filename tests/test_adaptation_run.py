@@ -174,6 +174,16 @@ def test_lora_targets_matching_nothing_fail_before_training(tmp_path, capsys):
     assert not (tmp_path / "run" / "results.json").exists()
 
 
+def test_lora_blocks_the_teacher_lacks_fail_before_training(tmp_path, capsys):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: g\ntasks: [sentiment]\nstudents: []\nadaptation: [lora, full]\n"
+                     "lora: {layers: [4, 6]}\n")
+    assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "run"), "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "lora.layers: 6:" in err and "blocks: 0-5" in err and "\n" not in err
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
 def test_the_leaderboard_shows_each_method_beside_full_fine_tuning(adapted_run, tmp_path):
     import csv
 

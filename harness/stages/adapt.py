@@ -52,7 +52,7 @@ class AdaptStage(_TrainingStage):
         method = node.params["method"]
         payload = {
             "method": method,
-            "settings": self._settings(unit, method).model_dump(mode="json"),
+            "settings": settings_payload(self._settings(unit, method)),
             **self.pretrained_payload(unit),
         }
         if method == "probe":  # probes cached before the frozen body trained with the body's dropout on
@@ -140,6 +140,15 @@ class AdaptStage(_TrainingStage):
         return 2 / 3 * training_seconds(model_n, 0, tokens, epochs)  # LoRA: forward and activation gradients
 
 
+def settings_payload(settings: Any) -> dict[str, Any]:
+    """A method's settings as its cache key holds them: ``lora.layers`` only when set (LoRAs cached before the
+    field existed adapted every layer, and keep their keys)."""
+    dumped = settings.model_dump(mode="json")
+    if "layers" in dumped and dumped["layers"] is None:
+        del dumped["layers"]
+    return dumped
+
+
 def lora_settings(config: Any) -> LoraSettings:
     """The suite's ``lora:`` block as :class:`harness.adaptation.LoraSettings`."""
     targets = tuple(config.target_modules) if config.target_modules else None
@@ -149,4 +158,5 @@ def lora_settings(config: Any) -> LoraSettings:
         dropout=config.dropout,
         target_modules=targets,
         learning_rate=config.learning_rate,
+        layers=tuple(config.layers) if config.layers is not None else None,
     )
