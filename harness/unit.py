@@ -127,9 +127,12 @@ class TaskUnit:
 
     # -- the graph --------------------------------------------------------------------------
     def formats_of(self, role: str) -> list[str]:
-        """The formats a model of ``role`` is evaluated in: PyTorch always, then the suite's ONNX formats."""
+        """The formats a model of ``role`` is evaluated in: PyTorch always, then the suite's ONNX formats
+        (for the suite's ``onnx_roles``)."""
         formats = self.suite.formats
         wanted = ["pytorch"]
+        if role not in self.suite.onnx_roles:
+            return wanted
         if "onnx" in formats:
             wanted.append("onnx")
         if role in self.suite.int8_roles:
@@ -153,7 +156,8 @@ class TaskUnit:
         exports: dict[int, Node] = {}
         if set(ONNX_FORMATS) & set(self.suite.formats):
             for index, model in enumerate(models):
-                exports[index] = graph.add(EXPORT, model.subject, inputs={"model": model}, role=self._role(model))
+                if self._role(model) in self.suite.onnx_roles:  # export only what a record will read
+                    exports[index] = graph.add(EXPORT, model.subject, inputs={"model": model}, role=self._role(model))
         teacher_record: Node | None = None
         for index, model in enumerate(models):
             for fmt in self.formats_of(self._role(model)):

@@ -229,6 +229,11 @@ class SuiteSpec(_Strict):
     students: list[Text] = Field(default_factory=lambda: ["layers=3"], max_length=100)
     formats: list[FormatName] = Field(default_factory=lambda: list(DEFAULT_FORMATS), min_length=1)
     int8_roles: list[Literal["teacher", "student", "adapted"]] = Field(default_factory=lambda: ["student"])
+    #: the roles whose models are exported to ONNX (and evaluated in the ONNX formats of ``formats``); the
+    #: others are evaluated and measured in PyTorch only
+    onnx_roles: list[Literal["teacher", "student", "adapted"]] = Field(
+        default_factory=lambda: ["teacher", "student", "adapted"]
+    )
     int8: Int8Config = Field(default_factory=Int8Config)
     #: how each task adapts the pretrained model; students always distill from the fully fine-tuned teacher
     adaptation: list[AdaptationMethod] = Field(default_factory=lambda: ["full"], min_length=1)
@@ -251,17 +256,29 @@ class SuiteSpec(_Strict):
     def _full_fine_tuning_listed(cls, value: list[str]) -> list[str]:
         return full_listed(value)
 
-    @field_validator("tasks", "teachers", "students", "formats", "int8_roles")
+    @field_validator("tasks", "teachers", "students", "formats", "int8_roles", "onnx_roles")
     @classmethod
     def _distinct(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
         what = {"tasks": "a task", "teachers": "a model", "students": "a student", "formats": "a format",
-                "int8_roles": "a role"}[info.field_name or ""]
+                "int8_roles": "a role", "onnx_roles": "a role"}[info.field_name or ""]
         return no_repeats(value, what)
 
     @model_validator(mode="after")
     def _one_teacher_field(self) -> SuiteSpec:
         if self.teachers is not None and "teacher" in self.model_fields_set:
             raise ValueError("give either 'teacher' or 'teachers', not both")
+        return self
+
+    @model_validator(mode="after")
+    def _int8_of_exported_roles(self) -> SuiteSpec:
+        # int8 is quantized from the fp32 ONNX export: a role that is not exported has none
+        int8 = set(self.formats) & {"onnx-int8", "onnx-int8-static"}
+        unexported = [role for role in self.int8_roles if role not in self.onnx_roles]
+        if int8 and unexported:
+            raise ValueError(
+                f"int8_roles lists {', '.join(unexported)}, which onnx_roles does not export "
+                f"(int8 is quantized from the ONNX export): add it to onnx_roles or drop it from int8_roles"
+            )
         return self
 
     def teacher_names(self) -> list[str]:

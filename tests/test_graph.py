@@ -101,6 +101,32 @@ def test_the_graph_has_every_stage_in_run_order(teacher, tmp_path):
     ]
 
 
+def test_roles_outside_onnx_roles_get_no_export_and_pytorch_records_only(teacher, tmp_path):
+    suite = {"adaptation": ["probe", "full"], "onnx_roles": ["student"]}
+    unit = make_unit(teacher, StageCache(tmp_path / "c"), tmp_path, suite=suite)
+    names = [(n.stage.name, n.subject) for n in unit.build_graph().nodes]
+    assert names == [
+        ("finetune", TEACHER),
+        ("distill", "layers=2"),
+        ("adapt", f"{TEACHER} (probe)"),
+        ("export", "layers=2"),  # the only role exported
+        ("record", f"{TEACHER} (pytorch)"),
+        ("record", "layers=2 (pytorch)"),
+        ("record", "layers=2 (onnx)"),
+        ("record", "layers=2 (onnx-int8)"),
+        ("record", f"{TEACHER} (probe) (pytorch)"),
+    ]
+
+
+@pytest.mark.parametrize("roles", [{"onnx_roles": ["teacher"]}, {"onnx_roles": ["teacher"], "int8_roles": ["student"]},
+                                   {"onnx_roles": ["student"], "int8_roles": ["student", "adapted"]}])
+def test_int8_for_a_role_that_is_not_exported_is_refused(roles):
+    with pytest.raises(ValueError, match="int8_roles lists .*which onnx_roles does not export"):
+        SuiteSpec.model_validate({"name": "s", "tasks": ["sentiment"], "formats": ["pytorch", "onnx-int8"], **roles})
+    # without an int8 format there is nothing to quantize, and no conflict
+    SuiteSpec.model_validate({"name": "s", "tasks": ["sentiment"], "formats": ["pytorch", "onnx"], **roles})
+
+
 def test_an_empty_cache_plans_every_stage_and_only_the_first_has_a_key(teacher, tmp_path):
     rows = make_unit(teacher, StageCache(tmp_path / "c"), tmp_path).plan()
     assert not any(row["cached"] for row in rows)

@@ -55,7 +55,7 @@ TASK_FIELDS = [
     "name", "kind", "description", "data", "columns", "labels", "max_length", "primary_metric", "training",
     "distillation", "max_new_tokens", "doc_stride", "n_best", "max_answer_length", "label_all_subtokens",
 ]
-SUITE_FIELDS = ["name", "description", "tasks", "teacher", "students", "formats", "int8_roles", "measure",
+SUITE_FIELDS = ["name", "description", "tasks", "teacher", "students", "formats", "int8_roles", "onnx_roles", "measure",
                 "export_tolerance"]
 GOOD_TASK: dict[str, Any] = {
     "name": "prop-task",
