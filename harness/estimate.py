@@ -12,8 +12,13 @@ SUSTAINED_FRACTION = 0.7
 #: The sustained throughput assumed when the peak cannot be measured: 70 % of the reference 2-core CPU's
 #: measured peak (about 85 GFLOP/s).
 ESTIMATE_FLOPS_PER_S = 60e9
-#: export, evaluation and measurement of one (model, format), on the reference CPU (the export's share included).
-ESTIMATE_SECONDS_PER_RECORD = 8.0
+#: Evaluation and measurement of one (model, format), scaled by the kind's ``params_per_encoder_param``: the
+#: quick suite's 32 records took 1.0-2.2 s each (mean 1.5 s) on a 2-core Xeon, generation's 1.6-8.7 s (mean 4.5 s).
+ESTIMATE_SECONDS_PER_RECORD = 1.8
+#: The ONNX export of one model, and each int8 format quantized from it, scaled as records are: measured on
+#: the same Xeon 1.5-1.9 s for the fp32 export and 0.8-1.0 s more for dynamic int8 (generation: 4.4 and 5.2 s).
+ESTIMATE_SECONDS_PER_EXPORT = 1.6
+ESTIMATE_SECONDS_PER_INT8 = 0.9
 
 
 @lru_cache(maxsize=32)

@@ -123,18 +123,11 @@ class RunProgress:
         self.finished = 0
         self._last = 0.0
 
-    def header(self, units: Sequence[Any], lanes: int = 1, lane_units: Sequence[Any] = (), pass_s: float = 0.0,
-               lane_stages: frozenset[str] = frozenset()) -> None:
-        """``running suite quick: 3 units (tasks × teachers), estimated ~6:40 on the reference CPU``. With a
-        training pass (``lanes`` ≥ 2 over ``lane_units``, ~``pass_s``), the estimate is the pass plus what the
-        serial pass has left: the ``lane_stages`` of the units in the pass are the pass's."""
+    def header(self, units: Sequence[Any], total: float, how: str = "") -> None:
+        """``running suite quick: 3 units (tasks × teachers), estimated ~6:40 on the reference CPU``: ``total``
+        seconds, reckoned as ``how`` says (:func:`harness.training_pass.run_estimate`)."""
         tasks = len({unit.spec.name for unit in units})
         teachers = len({unit.teacher_name for unit in units})
-        total, how = sum(self.estimates), ""
-        if lanes >= 2 and lane_units:
-            in_pass = {id(unit) for unit in lane_units}
-            rest = sum(unit_estimate(unit, lane_stages if id(unit) in in_pass else frozenset()) for unit in units)
-            total, how = pass_s + rest, f", of which a training pass in {lanes} lanes ~{clock(pass_s)}"
         log.info("running %s: %d task(s) × %d teacher(s) = %d unit(s), estimated ~%s on the reference 2-core CPU%s "
                  "(cached stages take less)", self.label, tasks, teachers, len(units), clock(total), how)
 

@@ -28,7 +28,7 @@ from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
 from harness.stages import LANE_STAGES
 from harness.train import training_threads
-from harness.training_pass import pass_estimate_s, planned_pass, run_training_pass
+from harness.training_pass import planned_pass, run_estimate, run_training_pass
 from harness.unit import TaskUnit
 from tasks.registry import get_tasks
 from tasks.spec import TaskSpec
@@ -154,7 +154,7 @@ def execute(prepared: PreparedRun) -> RunResults:
     # The command line writes run.log from this line on (with the lines before it): a refused run writes none.
     log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
     lane_plan = planned_pass(units)  # which units the training pass takes, in how many lanes
-    progress.header(units, lane_plan[1], lane_plan[0], pass_estimate_s(*lane_plan), LANE_STAGES)
+    progress.header(units, *run_estimate(units, lane_plan))
     peak = peak_or_none()
     training_pass = run_training_pass(units, lane_plan)  # None: no lanes (one CPU, one unit to train, Ray, --threads)
     if training_pass is not None:
@@ -183,12 +183,17 @@ def run(options: RunOptions, run_dir: Path) -> RunResults:
 def plan(options: RunOptions, run_dir: Path) -> list[dict[str, Any]]:
     """What a run would do: each node of each unit's stage graph, whether it is cached, and an estimated
     cost (``--dry-run``). The same graph, keys and ``--force`` rule as :func:`run`."""
+    return plan_with_estimate(options, run_dir)[0]
+
+
+def plan_with_estimate(options: RunOptions, run_dir: Path) -> tuple[list[dict[str, Any]], float, str]:
+    """:func:`plan`'s rows, the run's estimated wall seconds for what is not cached, and how that was reckoned
+    (with the training pass the run would make, as the run's header line reckons it)."""
     from harness.environment import capture_environment
 
     options.check()
     options.device = check_device(options.device)
     environment = capture_environment(seed=options.seed)
-    rows: list[dict[str, Any]] = []
-    for unit in _units(options, run_dir, environment):
-        rows.extend(unit.plan())
-    return rows
+    units = list(_units(options, run_dir, environment))
+    wall_s, how = run_estimate(units, planned_pass(units))
+    return [row for unit in units for row in unit.plan()], wall_s, how

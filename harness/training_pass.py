@@ -36,9 +36,11 @@ log = logging.getLogger("reusebench")
 
 #: Torch threads per lane: the measured gain is for one thread per core.
 THREADS_PER_LANE = 1
-#: a one-thread lane's speed against the two threads the stage estimates assume: two lanes side by side do 1.30×
-#: the work of one two-thread training on the reference 2-core CPU, so each does 0.65 of it
-LANE_SPEED = 0.65
+#: a one-thread lane's speed against the stage estimates (6·N·D at 70 % of the two-thread peak). Measured on
+#: the quick suite (2-core Xeon, 2026-12-03): training stages estimated at 171 s took 513 s in two one-thread lanes side
+#: by side, so each lane ran at 0.33 of the estimate's rate: half the threads, and these small models' steps
+#: (short sequences, small batches, attention and optimizer work that 6·N·D leaves out) reach less of the peak
+LANE_SPEED = 0.33
 #: Set in a lane process: its number (1, 2, ...).
 LANE_ENV = "REUSEBENCH_LANE"
 
@@ -52,12 +54,14 @@ def available_cpus() -> list[int]:
 
 
 def pending_lane_s(unit: TaskUnit) -> float:
-    """Estimated seconds of the unit's lane work (training and exports) not in the stage cache; 0 when it has
-    nothing to train (a unit with exports alone left is not worth a lane's start-up)."""
+    """Estimated seconds of the unit's lane work (training at :data:`LANE_SPEED`, and exports) not in the stage
+    cache; 0 when it has nothing to train (a unit with exports alone left is not worth a lane's start-up)."""
     rows = [row for row in unit.plan() if not row["cached"]]
     if not any(row["stage"] in TRAINING_STAGES for row in rows):
         return 0.0
-    return sum(row["estimate_s"] for row in rows if row["stage"] in LANE_STAGES)
+    # exports' estimates are lane seconds already (measured in lanes); training's are at two threads
+    return sum(row["estimate_s"] / (LANE_SPEED if row["stage"] in TRAINING_STAGES else 1.0)
+               for row in rows if row["stage"] in LANE_STAGES)
 
 
 def planned_pass(units: list[TaskUnit]) -> tuple[list[TaskUnit], int]:
@@ -73,12 +77,28 @@ def planned_pass(units: list[TaskUnit]) -> tuple[list[TaskUnit], int]:
 
 def pass_estimate_s(units: list[TaskUnit], lanes: int) -> float:
     """Estimated wall seconds of a training pass over ``units`` (largest first) in ``lanes``: each unit's lane
-    seconds at :data:`LANE_SPEED`, on the lane that frees first (as the pool hands them out)."""
+    seconds (:func:`pending_lane_s`), on the lane that frees first (as the pool hands them out)."""
     finish = [0.0] * max(lanes, 1)
     for unit in units:
         lane = finish.index(min(finish))
-        finish[lane] += pending_lane_s(unit) / LANE_SPEED
+        finish[lane] += pending_lane_s(unit)
     return max(finish)
+
+
+def run_estimate(units: list[TaskUnit], lane_plan: tuple[list[TaskUnit], int] = ([], 1)) -> tuple[float, str]:
+    """Estimated wall seconds of what a run over ``units`` has not cached, and how they were reckoned. With a
+    training pass (``lane_plan``: its units and lanes, :func:`planned_pass`) it is the pass
+    plus what the serial pass has left (the lane stages of the units in the pass are the pass's); else the sum
+    of the stages' estimates."""
+    from harness.progress import clock
+
+    lane_units, lanes = lane_plan
+    in_pass = {id(unit) for unit in lane_units} if lanes >= 2 else set()
+    pass_s = pass_estimate_s(lane_units, lanes) if in_pass else 0.0
+    rest = sum(row["estimate_s"] for unit in units for row in unit.plan()
+               if not row["cached"] and not (id(unit) in in_pass and row["stage"] in LANE_STAGES))
+    how = f", of which a training pass in {lanes} lanes ~{clock(pass_s)}" if in_pass else ""
+    return pass_s + rest, how
 
 
 def lane_count(options: RunOptions, pending: int) -> int:

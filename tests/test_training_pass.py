@@ -103,9 +103,23 @@ def test_the_pass_estimate_places_units_largest_first_on_the_lane_that_frees_fir
     seconds = {"a": 65.0, "b": 39.0, "c": 26.0, "d": 13.0}
     monkeypatch.setattr(training_pass, "pending_lane_s", lambda unit: seconds[unit])
     # lanes: a | b, c (free at 39) | then d on the lane free first (a at 65, b+c at 65: the first): 65+13
-    assert pass_estimate_s(["a", "b", "c", "d"], 2) == pytest.approx((65 + 13) / LANE_SPEED)
-    assert pass_estimate_s(["a", "b"], 4) == pytest.approx(65 / LANE_SPEED)
+    assert pass_estimate_s(["a", "b", "c", "d"], 2) == pytest.approx(65 + 13)
+    assert pass_estimate_s(["a", "b"], 4) == pytest.approx(65)
     assert pass_estimate_s([], 2) == 0.0
+
+
+def test_a_units_lane_seconds_are_its_training_at_lane_speed_and_its_exports_as_estimated(monkeypatch):
+    rows = [
+        {"stage": "finetune", "cached": False, "estimate_s": 10.0},
+        {"stage": "distill", "cached": True, "estimate_s": 99.0},  # cached: no lane work
+        {"stage": "adapt", "cached": False, "estimate_s": 5.0},
+        {"stage": "export", "cached": False, "estimate_s": 2.0},
+        {"stage": "record", "cached": False, "estimate_s": 7.0},  # the serial pass's
+    ]
+    unit = type("Unit", (), {"plan": lambda self: rows})()
+    assert training_pass.pending_lane_s(unit) == pytest.approx(15.0 / LANE_SPEED + 2.0)
+    rows[0]["cached"] = rows[2]["cached"] = True  # exports alone left: not worth a lane
+    assert training_pass.pending_lane_s(unit) == 0.0
 
 
 PARENT = """
@@ -149,3 +163,17 @@ def test_a_lane_ends_when_its_run_is_killed(tmp_path):
         time.sleep(0.1)
     assert not _running(worker)
     assert die_with_parent() is True  # and in this process too (the test's parent is still alive)
+
+
+def test_the_run_estimate_is_the_pass_plus_what_the_serial_pass_has_left(monkeypatch):
+    def unit(rows):
+        return type("Unit", (), {"plan": lambda self: rows})()
+
+    a = unit([{"stage": "finetune", "cached": False, "estimate_s": 30.0},
+              {"stage": "record", "cached": False, "estimate_s": 2.0},
+              {"stage": "record", "cached": True, "estimate_s": 2.0}])  # cached: takes none
+    b = unit([{"stage": "finetune", "cached": True, "estimate_s": 30.0},
+              {"stage": "record", "cached": False, "estimate_s": 3.0}])
+    monkeypatch.setattr(training_pass, "pass_estimate_s", lambda units, lanes: 100.0)
+    assert training_pass.run_estimate([a, b], ([a], 2)) == (100.0 + 2.0 + 3.0, ", of which a training pass in 2 lanes ~1:40")
+    assert training_pass.run_estimate([a, b], ([], 1)) == (30.0 + 2.0 + 3.0, "")  # no pass: the stages' sum

@@ -311,10 +311,12 @@ def _print_summary(results: Any, markdown: str, run_dir: Path, report: Path, arg
 
 def _print_plan(options: object, as_json: bool) -> int:
     """``--dry-run``: the stages, what the cache already holds, and an estimated cost."""
-    from harness.runner import plan
+    from harness.progress import clock
+    from harness.runner import plan_with_estimate
 
     with contextlib.redirect_stdout(sys.stderr), tempfile.TemporaryDirectory(prefix="reusebench-plan-") as scratch:
-        rows = plan(options, Path(scratch))  # type: ignore[arg-type]  # stdout: only the plan below
+        # stdout: only the plan below
+        rows, wall_s, how = plan_with_estimate(options, Path(scratch))  # type: ignore[arg-type]
     if as_json:
         print(json.dumps(rows))
         return EXIT_OK
@@ -323,9 +325,10 @@ def _print_plan(options: object, as_json: bool) -> int:
     for row in rows:
         cached = "yes" if row["cached"] else "no"
         print(f"| {row['task']} | {row['stage']} | {row['model']} | {cached} | {row['estimate_s']:.0f} |")
-    total = sum(row["estimate_s"] for row in rows)
-    print(f"\nestimated time: {total:.0f} s on the reference 2-core CPU (cached stages take none; "
-          "a stage after one that runs is never cached: a new training is a new build)")
+    total = sum(row["estimate_s"] for row in rows if not row["cached"])
+    print(f"\nestimated time: ~{clock(wall_s)} on the reference 2-core CPU{how}; the stages above sum to {total:.0f} s "
+          "one after another (cached stages take none; a stage after one that runs is never cached: a new training "
+          "is a new build)")
     return EXIT_OK
 
 

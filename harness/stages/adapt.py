@@ -133,6 +133,7 @@ class AdaptStage(_TrainingStage):
     def estimate_s(self, unit: Any, node: Node) -> float:
         settings = self._settings(unit, node.params["method"])
         _, model_n = encoder_params(unit.teacher_source)
+        model_n *= unit.kind.params_per_encoder_param
         epochs = settings.epochs or unit.spec.training.epochs
         tokens = count_tokens(unit.train_features)
         if node.params["method"] == "probe":  # one forward pass over the data (a third of an epoch's 6·N·D)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.cache import CacheEntry
+from harness.estimate import ESTIMATE_SECONDS_PER_EXPORT, ESTIMATE_SECONDS_PER_INT8
 from harness.export import INT8_FP32_HEADS, INT8_PER_CHANNEL, copy_side_files, export_onnx
 from harness.graph import Node, StageBase
 from harness.quantize import INT8_FORMATS
@@ -130,6 +131,10 @@ class ExportStage(StageBase):
                 shutil.rmtree(folder / fmt, ignore_errors=True)  # a half-written format is not kept
             except OSError as exc:
                 raise write_error(exc, folder / fmt, source) from None
+
+    def estimate_s(self, unit: Any, node: Node) -> float:
+        seconds = ESTIMATE_SECONDS_PER_EXPORT + ESTIMATE_SECONDS_PER_INT8 * len(self._int8_formats(unit, node))
+        return seconds * unit.kind.params_per_encoder_param
 
     def stored(self, unit: Any, node: Node, result: Exports, path: Path) -> Exports:
         return Exports(path, result.errors)

@@ -155,4 +155,4 @@ class RecordStage(StageBase):
         return Outcome(record, evaluation.output.predictions, evaluation.output.references)
 
     def estimate_s(self, unit: Any, node: Node) -> float:
-        return ESTIMATE_SECONDS_PER_RECORD
+        return ESTIMATE_SECONDS_PER_RECORD * unit.kind.params_per_encoder_param

@@ -145,6 +145,7 @@ class FinetuneStage(_TrainingStage):
 
     def estimate_s(self, unit: Any, node: Node) -> float:
         _, teacher_n = encoder_params(unit.teacher_source)
+        teacher_n *= unit.kind.params_per_encoder_param
         return training_seconds(teacher_n, 0, count_tokens(unit.train_features), unit.spec.training.epochs)
 
 
@@ -218,6 +219,7 @@ class DistillStage(_TrainingStage):
     def estimate_s(self, unit: Any, node: Node) -> float:
         student: StudentSpec = node.params["student"]
         layers, teacher_n = encoder_params(unit.teacher_source)
+        teacher_n *= unit.kind.params_per_encoder_param
         keep = len(student.layers) if student.layers else (student.layer_count or layers)
         student_n = teacher_n * keep / max(layers, 1)
         epochs = unit.spec.distillation.epochs or unit.spec.training.epochs

@@ -90,6 +90,9 @@ class TaskKind:
     teacher_outputs_per_token: ClassVar[bool] = False
     #: the distillation loss weights used when the task file gives none.
     default_weights: ClassVar[dict[str, float]]
+    #: the trained model's non-embedding parameters per parameter of the pretrained encoder it is built from
+    #: (``--dry-run``'s 6·N·D, :mod:`harness.estimate`): 1 when the model is the encoder with a head
+    params_per_encoder_param: ClassVar[float] = 1.0
 
     def build_model(self, source: str, spec: TaskSpec) -> Any | None:
         """Build the teacher from ``source`` when the kind needs more than ``auto_class``; None lets the
