@@ -212,9 +212,36 @@ def check_model(
     return config
 
 
+#: The heads that read an encoder's bidirectional features (the encoder kinds' ``auto_class``).
+ENCODER_HEADS = (
+    "AutoModelForSequenceClassification", "AutoModelForTokenClassification", "AutoModelForQuestionAnswering",
+)
+
+
+def is_decoder_only(config: Any) -> bool:
+    """Whether ``config`` is a decoder-only language model (GPT-2, Llama, Qwen...): a causal-LM family that is
+    not also a masked-LM family (BERT and RoBERTa are both) and not an encoder-decoder."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    model_type = getattr(config, "model_type", None)
+    return (not getattr(config, "is_encoder_decoder", False) and model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+            and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+
+
 def _check_head(source: str, config: Any, auto_class: str, model_kwargs: dict[str, Any]) -> None:
     import transformers
 
+    if auto_class in ENCODER_HEADS and is_decoder_only(config):
+        # transformers has such heads for some (LlamaForTokenClassification...), but they read causal features:
+        # a token's label could not depend on the words after it
+        raise ModelError(
+            f"{source}: a {config.model_type!r} model is decoder-only (each token sees only the ones before it); "
+            f"the task needs an encoder for its {_head_suffix(auto_class).removeprefix('For')} head: pick an "
+            "encoder (BERT, RoBERTa, MPNet...), or use this model for a generation task"
+        )
     loader = getattr(transformers, auto_class)
     custom = auto_class in (getattr(config, "auto_map", None) or {})
     try:

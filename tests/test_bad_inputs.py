@@ -117,10 +117,14 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     vision.mkdir()
     (vision / "config.json").write_text(json.dumps({"model_type": "vit"}), encoding="utf-8")
     (vision / "model.safetensors").write_bytes(b"")
+    llama = root / "llama"  # a decoder-only language model (its config is all the check reads)
+    llama.mkdir()
+    (llama / "config.json").write_text(json.dumps({"model_type": "llama"}), encoding="utf-8")
+    (llama / "model.safetensors").write_bytes(b"")
     a_file = root / "weights.safetensors"
     a_file.write_bytes(b"")
     folders.update(no_config=no_config, corrupt_model=corrupt, no_weights=no_weights, vision_model=vision,
-                   model_file=a_file)
+                   model_file=a_file, llama_model=llama)
     return folders
 
 
@@ -351,6 +355,10 @@ CASES: list[Case] = [
          ["{three_label_model}", "3 outputs", "needs 2"]),
     Case("teacher-without-task-head", run_args(teacher="{vision_model}"),
          ["{vision_model}", "'vit'", "SequenceClassification"]),
+    Case("teacher-decoder-only-for-an-encoder-kind", run_args(teacher="{llama_model}"),
+         ["{llama_model}", "'llama'", "decoder-only", "needs an encoder", "SequenceClassification"]),
+    Case("student-decoder-only-for-an-encoder-kind", run_args("{task}", "--student", "model={llama_model}"),
+         ["{llama_model}", "'llama'", "decoder-only"]),
     Case("onnx-export-unsupported", run_args(teacher="{fnet_model}", suite="{onnx_suite}"),
          ["{fnet_model}", "'fnet'", "ONNX", "formats"]),
     Case("student-spec-unknown", run_args("{task}", "--student", "depth=3"), ["'depth=3'", "layers"]),

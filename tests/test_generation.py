@@ -476,3 +476,13 @@ def test_end_to_end_generation_run(tmp_path):
     assert onnx["parity"]["prediction_agreement"] == 1.0 and onnx["score"] == teacher["score"]
     assert records[("student", "pytorch")]["params"] < teacher["params"]
     assert records[("student", "pytorch")]["teacher_agreement"] is not None
+
+
+def test_decoder_only_families_are_told_apart_from_encoders():
+    from transformers import BertConfig, GPT2Config, LlamaConfig, MPNetConfig, RobertaConfig, T5Config
+
+    from harness.models import is_decoder_only
+
+    assert is_decoder_only(LlamaConfig()) and is_decoder_only(GPT2Config())
+    # BERT and RoBERTa have causal-LM heads too, but are masked-LM encoders; T5 is an encoder-decoder
+    assert not any(is_decoder_only(c) for c in (BertConfig(), RobertaConfig(), MPNetConfig(), T5Config()))
