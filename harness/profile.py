@@ -191,7 +191,8 @@ def profile_lines(profile: RunProfile) -> list[str]:
     ]
     passed = profile.training_pass
     if passed is not None:
-        lines.append(f"training pass: {passed.units} unit(s) in {passed.lanes} lanes of {passed.threads_per_lane} "
+        jobs = f" as {passed.jobs} jobs" if passed.jobs is not None else ""
+        lines.append(f"training pass: {passed.units} unit(s){jobs} in {passed.lanes} lanes of {passed.threads_per_lane} "
                      f"thread(s), {passed.wall_s:.1f} s wall (the lanes' rows ran side by side; each lane's % peak "
                      "is of the peak at its thread count)")
     peak = profile.peak

@@ -48,6 +48,8 @@ class TrainingPassInfo(OpenModel):
     threads_per_lane: int
     wall_s: float
     units: int
+    #: the lane tasks the units' work was split into (a teacher's chain, each adapted model); None before jobs
+    jobs: int | None = None
 
 
 class RunProfile(OpenModel):

@@ -5,7 +5,8 @@ batches of short texts: much of a step is not one large matmul), while two singl
 get 1.30x the throughput of one two-thread training (measured on a 2-core AMD EPYC,
 ``bench/results/experiments/time-budget-2026-12-02``). So a local run whose units have models to train first
 trains them in *lanes*: one spawned worker process per CPU, pinned to that CPU with one torch thread, taking
-the units largest first (by their estimated training and export seconds). A lane trains the unit's models and
+*jobs* largest first (by their estimated training and export seconds): a unit's teacher chain (fine-tuning,
+distillation, their exports), and each of its adapted models with its export. A lane trains the unit's models and
 makes their exports (ONNX and int8 files: artefacts, not measurements); each is written to the stage cache as
 usual (with ``--no-cache``, the run's own scratch cache), and the serial pass that follows (evaluations and
 every latency and memory measurement, alone on the machine as before) reads it back: the node is credited to
@@ -23,6 +24,7 @@ import logging.handlers
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness.stages import LANE_STAGES, TRAINING_STAGES
@@ -53,50 +55,81 @@ def available_cpus() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
-def pending_lane_s(unit: TaskUnit) -> float:
-    """Estimated seconds of the unit's lane work (training at :data:`LANE_SPEED`, and exports) not in the stage
-    cache; 0 when it has nothing to train (a unit with exports alone left is not worth a lane's start-up)."""
-    rows = [row for row in unit.plan() if not row["cached"]]
-    if not any(row["stage"] in TRAINING_STAGES for row in rows):
-        return 0.0
+@dataclass
+class LaneJob:
+    """One lane task: some of a unit's lane nodes (by their index in its stage graph), with their estimated lane
+    seconds (training at :data:`LANE_SPEED`, exports as estimated)."""
+
+    unit: TaskUnit
+    nodes: tuple[int, ...]
+    seconds: float
+
+
+def _lane_seconds(row: dict[str, Any]) -> float:
     # exports' estimates are lane seconds already (measured in lanes); training's are at two threads
-    return sum(row["estimate_s"] / (LANE_SPEED if row["stage"] in TRAINING_STAGES else 1.0)
-               for row in rows if row["stage"] in LANE_STAGES)
+    return row["estimate_s"] / (LANE_SPEED if row["stage"] in TRAINING_STAGES else 1.0)
 
 
-def planned_pass(units: list[TaskUnit]) -> tuple[list[TaskUnit], int]:
-    """The units the training pass takes, largest first, and its lane count; ``([], 1)`` when there is no pass
-    (fewer than two units with something to train, or one lane)."""
-    estimates = [(pending_lane_s(unit), unit) for unit in units]
-    todo = [unit for seconds, unit in sorted(estimates, key=lambda pair: -pair[0]) if seconds > 0]
-    if not todo:
+def lane_jobs(unit: TaskUnit) -> list[LaneJob]:
+    """The unit's lane work not in the stage cache, as jobs that need nothing from each other: the teacher's
+    chain (its fine-tuning, the distillations from it, their exports) and each adapted model (probe, LoRA)
+    with its export, so that lanes can share one unit's work. A job with nothing to train is left out (its
+    exports alone are not worth a lane's start-up: the serial pass makes them)."""
+    rows = unit.plan()  # one row per node of the unit's graph, in its order
+    nodes = unit.build_graph().nodes
+    index = {id(node): i for i, node in enumerate(nodes)}
+    group_of: dict[int, int] = {}
+    groups: dict[int, list[int]] = {}
+    for i, node in enumerate(nodes):
+        if node.stage.name not in LANE_STAGES:
+            continue
+        if node.stage.name == "adapt":
+            group = i
+        elif "model" in node.inputs:  # an export: with the model it exports
+            group = group_of.get(index[id(node.inputs["model"])], -1)
+        else:  # the teacher's fine-tuning and the students distilled from it
+            group = -1
+        group_of[i] = group
+        groups.setdefault(group, []).append(i)
+    jobs = []
+    for members in groups.values():
+        todo = [rows[i] for i in members if not rows[i]["cached"]]
+        if any(row["stage"] in TRAINING_STAGES for row in todo):
+            jobs.append(LaneJob(unit, tuple(members), sum(_lane_seconds(row) for row in todo)))
+    return jobs
+
+
+def planned_pass(units: list[TaskUnit]) -> tuple[list[LaneJob], int]:
+    """The jobs the training pass takes (:func:`lane_jobs` of every unit), largest first, and its lane count;
+    ``([], 1)`` when there is no pass (fewer than two jobs, or one lane)."""
+    jobs = sorted((job for unit in units for job in lane_jobs(unit)), key=lambda job: -job.seconds)
+    if not jobs:
         return [], 1
-    lanes = lane_count(todo[0].options, len(todo))
-    return (todo, lanes) if lanes >= 2 else ([], 1)
+    lanes = lane_count(jobs[0].unit.options, len(jobs))
+    return (jobs, lanes) if lanes >= 2 else ([], 1)
 
 
-def pass_estimate_s(units: list[TaskUnit], lanes: int) -> float:
-    """Estimated wall seconds of a training pass over ``units`` (largest first) in ``lanes``: each unit's lane
-    seconds (:func:`pending_lane_s`), on the lane that frees first (as the pool hands them out)."""
+def pass_estimate_s(jobs: list[LaneJob], lanes: int) -> float:
+    """Estimated wall seconds of a training pass over ``jobs`` (largest first) in ``lanes``: each job on the
+    lane that frees first (as the pool hands them out)."""
     finish = [0.0] * max(lanes, 1)
-    for unit in units:
+    for job in jobs:
         lane = finish.index(min(finish))
-        finish[lane] += pending_lane_s(unit)
+        finish[lane] += job.seconds
     return max(finish)
 
 
-def run_estimate(units: list[TaskUnit], lane_plan: tuple[list[TaskUnit], int] = ([], 1)) -> tuple[float, str]:
+def run_estimate(units: list[TaskUnit], lane_plan: tuple[list[LaneJob], int] = ([], 1)) -> tuple[float, str]:
     """Estimated wall seconds of what a run over ``units`` has not cached, and how they were reckoned. With a
-    training pass (``lane_plan``: its units and lanes, :func:`planned_pass`) it is the pass
-    plus what the serial pass has left (the lane stages of the units in the pass are the pass's); else the sum
-    of the stages' estimates."""
+    training pass (``lane_plan``: its jobs and lanes, :func:`planned_pass`) it is the pass plus what the serial
+    pass has left; else the sum of the stages' estimates."""
     from harness.progress import clock
 
-    lane_units, lanes = lane_plan
-    in_pass = {id(unit) for unit in lane_units} if lanes >= 2 else set()
-    pass_s = pass_estimate_s(lane_units, lanes) if in_pass else 0.0
-    rest = sum(row["estimate_s"] for unit in units for row in unit.plan()
-               if not row["cached"] and not (id(unit) in in_pass and row["stage"] in LANE_STAGES))
+    jobs, lanes = lane_plan
+    in_pass = {(id(job.unit), i) for job in jobs for i in job.nodes} if lanes >= 2 else set()
+    pass_s = pass_estimate_s(jobs, lanes) if in_pass else 0.0
+    rest = sum(row["estimate_s"] for unit in units for i, row in enumerate(unit.plan())
+               if not row["cached"] and (id(unit), i) not in in_pass)
     how = f", of which a training pass in {lanes} lanes ~{clock(pass_s)}" if in_pass else ""
     return pass_s + rest, how
 
@@ -148,9 +181,10 @@ def _start_lane(cpus: Any, records: Any) -> None:
     os.environ[LANE_ENV] = str(lane)
 
 
-def _train_unit(unit_args: tuple[Any, ...], unit_class: type, lane_peak: Any) -> dict[str, dict[str, Any]]:
-    """Body of one lane task: rebuild the unit, walk its training nodes, return each computed node's profile
-    row (JSON) by node key."""
+def _train_job(unit_args: tuple[Any, ...], unit_class: type, lane_peak: Any,
+               nodes: tuple[int, ...]) -> dict[str, dict[str, Any]]:
+    """Body of one lane task: rebuild the unit, walk the job's ``nodes`` (indices in its stage graph), return
+    each computed node's profile row (JSON) by node key."""
     from harness.graph import Graph, run_graph
     from harness.profile import ObserverGroup, StageProfiler
     from harness.progress import StageProgress
@@ -159,7 +193,7 @@ def _train_unit(unit_args: tuple[Any, ...], unit_class: type, lane_peak: Any) ->
     unit.prepare_data()
     graph = unit.build_graph()
     training = Graph()
-    training.nodes = [node for node in graph.nodes if node.stage.name in LANE_STAGES]
+    training.nodes = [graph.nodes[i] for i in nodes]
     teacher = unit.teacher_name if len(unit.options.teacher_names()) > 1 else None
     profiler = StageProfiler(unit.spec.name, teacher, lane_peak)
     run_graph(unit, training, unit.cache, unit.options.force, ObserverGroup(StageProgress(unit), profiler))
@@ -182,17 +216,17 @@ class _ToRunLogger(logging.Handler):
 def run_training_pass(
     units: list[TaskUnit], plan: tuple[list[TaskUnit], int] | None = None
 ) -> TrainingPassInfo | None:
-    """Train the models of ``units`` in lanes (see the module docstring) and set each unit's ``handed``: the
-    profile rows of the nodes its lane trained, by key. ``plan``: :func:`planned_pass` of ``units`` when the
+    """Train the models of ``units`` in lanes (see the module docstring) and fill each unit's ``handed``: the
+    profile rows of the nodes the lanes trained, by key. ``plan``: :func:`planned_pass` of ``units`` when the
     caller has it (the run's header does), so that the cache is not walked again. Returns what the pass was, or
-    None when the run has fewer than two units with something to train (or one lane): then nothing happens."""
+    None when the run has fewer than two jobs with something to train (or one lane): then nothing happens."""
     import multiprocessing
 
     from harness.peak import peak_or_none
     from harness.profile_models import TrainingPassInfo
 
-    todo, lanes = plan if plan is not None else planned_pass(units)
-    if not todo:
+    jobs, lanes = plan if plan is not None else planned_pass(units)
+    if not jobs:
         return None
     # Measured here, alone, before the lanes start: a lane measuring it beside another lane would be wrong.
     lane_peak = peak_or_none(threads=THREADS_PER_LANE)
@@ -204,20 +238,23 @@ def run_training_pass(
     listener = logging.handlers.QueueListener(records, _ToRunLogger())
     listener.start()
     started = time.perf_counter()
-    log.info("training pass: %d unit(s) in %d lanes of %d thread(s), largest first", len(todo), lanes,
-             THREADS_PER_LANE)
+    unit_count = len({id(job.unit) for job in jobs})
+    log.info("training pass: %d unit(s) as %d jobs in %d lanes of %d thread(s), largest first", unit_count,
+             len(jobs), lanes, THREADS_PER_LANE)
     try:
         with ProcessPoolExecutor(lanes, mp_context=context, initializer=_start_lane,
                                  initargs=(cpus, records)) as pool:
-            futures = {pool.submit(_train_unit, unit.rebuild_args(), type(unit), lane_peak): unit for unit in todo}
+            futures = {pool.submit(_train_job, job.unit.rebuild_args(), type(job.unit), lane_peak, job.nodes): job.unit
+                       for job in jobs}
             for future in as_completed(futures):
                 unit = futures[future]
                 try:
-                    unit.handed = future.result()
+                    unit.handed.update(future.result())
                 except Exception as exc:  # the serial pass trains it again and reports as usual
                     log.warning("[%s] training pass: %s; the serial pass trains it instead", unit.spec.name, exc)
     finally:
         listener.stop()
     wall = time.perf_counter() - started
     log.info("training pass: done in %.1f s", wall)
-    return TrainingPassInfo(lanes=lanes, threads_per_lane=THREADS_PER_LANE, wall_s=round(wall, 2), units=len(todo))
+    return TrainingPassInfo(lanes=lanes, threads_per_lane=THREADS_PER_LANE, wall_s=round(wall, 2), units=unit_count,
+                            jobs=len(jobs))

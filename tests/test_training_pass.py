@@ -59,6 +59,7 @@ def test_lanes_train_the_same_models_and_credit_each_to_its_lane(setup):
     assert all(r["status"] == "ok" for r in lanes["records"])
     passed = lanes["profile"]["training_pass"]
     assert passed["lanes"] == 2 and passed["units"] == 2 and passed["threads_per_lane"] == 1 and passed["wall_s"] > 0
+    assert passed["jobs"] == 2  # each unit's teacher chain (no adapted models here)
     training = [row for row in lanes["profile"]["rows"] if row["stage"] in TRAINING]
     assert len(training) == 4  # two tasks x (teacher, student)
     for row in training:
@@ -72,7 +73,7 @@ def test_lanes_train_the_same_models_and_credit_each_to_its_lane(setup):
     assert serial["profile"].get("training_pass") is None
     assert all(row.get("lane") is None for row in serial["profile"]["rows"])
     log = (root / "lanes" / "run.log").read_text()
-    assert "training pass: 2 unit(s) in 2 lanes" in log
+    assert "training pass: 2 unit(s) as 2 jobs in 2 lanes" in log
     assert "of which a training pass in 2 lanes ~" in log.split("training pass: 2 unit(s)")[0]  # the header's estimate
     assert log.count("(made in the training pass)") == 8
     assert "fine-tuning teacher" in log and "distilling student layers=1" in log  # the lanes' lines reach run.log
@@ -99,27 +100,61 @@ def test_lanes_only_where_they_help():
     assert lane_count(RunOptions(suite=suite, training_lanes=3), pending=2) == 2
 
 
-def test_the_pass_estimate_places_units_largest_first_on_the_lane_that_frees_first(monkeypatch):
-    seconds = {"a": 65.0, "b": 39.0, "c": 26.0, "d": 13.0}
-    monkeypatch.setattr(training_pass, "pending_lane_s", lambda unit: seconds[unit])
-    # lanes: a | b, c (free at 39) | then d on the lane free first (a at 65, b+c at 65: the first): 65+13
-    assert pass_estimate_s(["a", "b", "c", "d"], 2) == pytest.approx(65 + 13)
-    assert pass_estimate_s(["a", "b"], 4) == pytest.approx(65)
+def job(seconds: float, unit: object = None, nodes: tuple[int, ...] = ()) -> training_pass.LaneJob:
+    return training_pass.LaneJob(unit, nodes, seconds)  # type: ignore[arg-type]
+
+
+def test_the_pass_estimate_places_jobs_largest_first_on_the_lane_that_frees_first():
+    jobs = [job(65.0), job(39.0), job(26.0), job(13.0)]
+    # lanes: 65 | 39, 26 (free at 39) | then 13 on the lane free first (65, and 39+26 = 65: the first): 65+13
+    assert pass_estimate_s(jobs, 2) == pytest.approx(65 + 13)
+    assert pass_estimate_s(jobs[:2], 4) == pytest.approx(65)
     assert pass_estimate_s([], 2) == 0.0
 
 
-def test_a_units_lane_seconds_are_its_training_at_lane_speed_and_its_exports_as_estimated(monkeypatch):
+def test_a_unit_splits_into_its_teacher_chain_and_each_adapted_model(tmp_path, monkeypatch):
+    from harness.cache import StageCache
+    from tests.test_graph import make_unit
+
+    teacher = str(save_tiny_model(tmp_path / "tiny-bert", layers=2, max_positions=128))
+    unit = make_unit(teacher, StageCache(tmp_path / "c"), tmp_path, suite={"adaptation": ["probe", "lora", "full"]})
+    nodes = unit.build_graph().nodes
+    jobs = training_pass.lane_jobs(unit)
+    named = [[(nodes[i].stage.name, nodes[i].subject) for i in j.nodes] for j in jobs]
+    assert named == [
+        [("finetune", "tiny-bert"), ("distill", "layers=2"), ("export", "tiny-bert"), ("export", "layers=2")],
+        [("adapt", "tiny-bert (probe)"), ("export", "tiny-bert (probe)")],
+        [("adapt", "tiny-bert (lora)"), ("export", "tiny-bert (lora)")],
+    ]
+    rows = unit.plan()
+    for j in jobs:  # training at lane speed, exports as estimated
+        expected = sum(rows[i]["estimate_s"] / (LANE_SPEED if rows[i]["stage"] != "export" else 1.0) for i in j.nodes)
+        assert j.seconds == pytest.approx(expected) and j.seconds > 0
+    # one unit, three jobs: a pass of its own in two lanes, largest job first
+    monkeypatch.setattr(training_pass, "available_cpus", lambda: [0, 1])
+    planned, lanes = training_pass.planned_pass([unit])
+    assert lanes == 2 and [j.seconds for j in planned] == sorted((j.seconds for j in jobs), reverse=True)
+
+
+def test_a_job_whose_training_is_cached_is_left_to_the_serial_pass(monkeypatch):
     rows = [
-        {"stage": "finetune", "cached": False, "estimate_s": 10.0},
-        {"stage": "distill", "cached": True, "estimate_s": 99.0},  # cached: no lane work
+        {"stage": "finetune", "cached": True, "estimate_s": 10.0},
+        {"stage": "export", "cached": False, "estimate_s": 2.0},  # exports alone left: not worth a lane
         {"stage": "adapt", "cached": False, "estimate_s": 5.0},
-        {"stage": "export", "cached": False, "estimate_s": 2.0},
+        {"stage": "export", "cached": False, "estimate_s": 1.0},
         {"stage": "record", "cached": False, "estimate_s": 7.0},  # the serial pass's
     ]
-    unit = type("Unit", (), {"plan": lambda self: rows})()
-    assert training_pass.pending_lane_s(unit) == pytest.approx(15.0 / LANE_SPEED + 2.0)
-    rows[0]["cached"] = rows[2]["cached"] = True  # exports alone left: not worth a lane
-    assert training_pass.pending_lane_s(unit) == 0.0
+
+    class Node:
+        def __init__(self, stage, inputs=None):
+            self.stage, self.inputs = type("Stage", (), {"name": stage})(), inputs or {}
+
+    finetune, adapt = Node("finetune"), Node("adapt")
+    graph = type("Graph", (), {"nodes": [finetune, Node("export", {"model": finetune}), adapt,
+                                         Node("export", {"model": adapt}), Node("record", {"model": adapt})]})()
+    unit = type("Unit", (), {"plan": lambda self: rows, "build_graph": lambda self: graph})()
+    jobs = training_pass.lane_jobs(unit)
+    assert [(j.nodes, j.seconds) for j in jobs] == [((2, 3), pytest.approx(5.0 / LANE_SPEED + 1.0))]
 
 
 PARENT = """
@@ -174,6 +209,7 @@ def test_the_run_estimate_is_the_pass_plus_what_the_serial_pass_has_left(monkeyp
               {"stage": "record", "cached": True, "estimate_s": 2.0}])  # cached: takes none
     b = unit([{"stage": "finetune", "cached": True, "estimate_s": 30.0},
               {"stage": "record", "cached": False, "estimate_s": 3.0}])
-    monkeypatch.setattr(training_pass, "pass_estimate_s", lambda units, lanes: 100.0)
-    assert training_pass.run_estimate([a, b], ([a], 2)) == (100.0 + 2.0 + 3.0, ", of which a training pass in 2 lanes ~1:40")
+    monkeypatch.setattr(training_pass, "pass_estimate_s", lambda jobs, lanes: 100.0)
+    planned = [job(90.0, a, (0,)), job(1.0, a, ())]
+    assert training_pass.run_estimate([a, b], (planned, 2)) == (100.0 + 2.0 + 3.0, ", of which a training pass in 2 lanes ~1:40")
     assert training_pass.run_estimate([a, b], ([], 1)) == (30.0 + 2.0 + 3.0, "")  # no pass: the stages' sum
