@@ -3,9 +3,11 @@ builds it)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
 
-from harness.result_base import OpenModel
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+
+from harness.result_base import OpenModel, without_unset
 
 
 class PeakInfo(OpenModel):
@@ -50,6 +52,10 @@ class TrainingPassInfo(OpenModel):
     units: int
     #: the lane tasks the units' work was split into (a teacher's chain, each adapted model); None before jobs
     jobs: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(self, handler(self), frozenset({"jobs"}))  # files from before jobs stay as written
 
 
 class RunProfile(OpenModel):
