@@ -37,7 +37,8 @@ done
 
 for i in $(seq 1 "$RUNS"); do
   start=$(date +%s.%N)
-  make test > "$SCRATCH/test-$i.log" 2>&1
+  # a failing make test ends the script (set -e): its log's tail is kept first, as the scratch folder goes
+  make test > "$SCRATCH/test-$i.log" 2>&1 || { tail -50 "$SCRATCH/test-$i.log" > "$OUT/test-$i-failed.log"; exit 1; }
   end=$(date +%s.%N)
   summary="$(grep -E '^[0-9]+ passed' "$SCRATCH/test-$i.log" | tail -1)"
   python3 -c 'import json,sys; print(json.dumps({"make_test_wall_s": round(float(sys.argv[2]) - float(sys.argv[1]), 1), "pytest": sys.argv[3]}))' \
