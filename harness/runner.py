@@ -153,7 +153,7 @@ def execute(prepared: PreparedRun) -> RunResults:
     progress = RunProgress(results.suite, units)
     # The command line writes run.log from this line on (with the lines before it): a refused run writes none.
     log.info("run directory: %s (inputs checked; training starts)", run_dir, extra={"inputs_checked": True})
-    lane_plan = planned_pass(units)  # which units the training pass takes, in how many lanes
+    lane_plan = planned_pass(units)  # the training pass's jobs (teacher chains, adapted models) and its lanes
     progress.header(units, *run_estimate(units, lane_plan))
     peak = peak_or_none()
     training_pass = run_training_pass(units, lane_plan)  # None: no lanes (one CPU, one unit to train, Ray, --threads)
