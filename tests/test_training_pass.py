@@ -136,7 +136,7 @@ def test_a_unit_splits_into_its_teacher_chain_and_each_adapted_model(tmp_path, m
     assert lanes == 2 and [j.seconds for j in planned] == sorted((j.seconds for j in jobs), reverse=True)
 
 
-def test_a_job_whose_training_is_cached_is_left_to_the_serial_pass(monkeypatch):
+def test_a_job_whose_training_is_cached_is_left_to_the_serial_pass():
     rows = [
         {"stage": "finetune", "cached": True, "estimate_s": 10.0},
         {"stage": "export", "cached": False, "estimate_s": 2.0},  # exports alone left: not worth a lane
