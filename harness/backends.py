@@ -187,6 +187,17 @@ class TorchGenerationPredictor(_GreedyGeneration, TorchPredictor):
         return self._generate(batch, self.model, self.device)
 
 
+def import_onnx_generation_classes() -> tuple[type, type]:
+    """optimum's ``(ORTModelForSeq2SeqLM, ORTModelForCausalLM)``.
+
+    ``import optimum.onnxruntime`` is lazy: the first use of these names imports optimum's decoder modules,
+    transformers' generation utilities and scikit-learn, about 4 s on 2 cores. A measurement server calls
+    this once before it forks, so that no record counts that import in its ``load_s``."""
+    from optimum.onnxruntime import ORTModelForCausalLM, ORTModelForSeq2SeqLM
+
+    return ORTModelForSeq2SeqLM, ORTModelForCausalLM
+
+
 class OnnxGenerationPredictor(_GreedyGeneration):
     """An exported generation model run by optimum's ONNX Runtime classes, decoding greedily.
 
@@ -197,8 +208,8 @@ class OnnxGenerationPredictor(_GreedyGeneration):
 
     def __init__(self, model_dir: str | Path, fmt: str = "onnx", device: str = "cpu", threads: int | None = None):
         import torch
-        from optimum.onnxruntime import ORTModelForCausalLM, ORTModelForSeq2SeqLM
 
+        ORTModelForSeq2SeqLM, ORTModelForCausalLM = import_onnx_generation_classes()  # noqa: N806
         family = generation_family(model_dir)
         if family is None:
             raise ModelError(f"{model_dir}: not a generation model folder")

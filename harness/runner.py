@@ -27,6 +27,7 @@ from harness.progress import RunProgress, StageProgress
 from harness.results import Record, RunResults
 from harness.seeds import add_seed_statistics
 from harness.stages import LANE_STAGES
+from harness.stages.record import prepare_measurement
 from harness.train import training_threads
 from harness.training_pass import planned_pass, run_estimate, run_training_pass
 from harness.unit import TaskUnit
@@ -156,7 +157,8 @@ def execute(prepared: PreparedRun) -> RunResults:
     lane_plan = planned_pass(units)  # the training pass's jobs (teacher chains, adapted models) and its lanes
     progress.header(units, *run_estimate(units, lane_plan))
     peak = peak_or_none()
-    training_pass = run_training_pass(units, lane_plan)  # None: no lanes (one CPU, one unit to train, Ray, --threads)
+    # None: no lanes (one CPU, one unit to train, Ray, --threads)
+    training_pass = run_training_pass(units, lane_plan, on_lane_idle=lambda: prepare_measurement(units))
     if training_pass is not None:
         progress.training_pass_done(units, LANE_STAGES)
     try:

@@ -23,6 +23,7 @@ import logging
 import logging.handlers
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -214,12 +215,15 @@ class _ToRunLogger(logging.Handler):
 
 
 def run_training_pass(
-    units: list[TaskUnit], plan: tuple[list[TaskUnit], int] | None = None
+    units: list[TaskUnit], plan: tuple[list[TaskUnit], int] | None = None,
+    on_lane_idle: Callable[[], None] | None = None,
 ) -> TrainingPassInfo | None:
     """Train the models of ``units`` in lanes (see the module docstring) and fill each unit's ``handed``: the
     profile rows of the nodes the lanes trained, by key. ``plan``: :func:`planned_pass` of ``units`` when the
-    caller has it (the run's header does), so that the cache is not walked again. Returns what the pass was, or
-    None when the run has fewer than two jobs with something to train (or one lane): then nothing happens."""
+    caller has it (the run's header does), so that the cache is not walked again. ``on_lane_idle`` is called
+    once, when a lane has no job left while another still trains (the serial pass's imports can use that CPU).
+    Returns what the pass was, or None when the run has fewer than two jobs with something to train (or one
+    lane): then nothing happens."""
     import multiprocessing
 
     from harness.peak import peak_or_none
@@ -246,7 +250,12 @@ def run_training_pass(
                                  initargs=(cpus, records)) as pool:
             futures = {pool.submit(_train_job, job.unit.rebuild_args(), type(job.unit), lane_peak, job.nodes): job.unit
                        for job in jobs}
+            remaining = len(futures)
             for future in as_completed(futures):
+                remaining -= 1
+                if on_lane_idle is not None and 0 < remaining < lanes:
+                    on_lane_idle()
+                    on_lane_idle = None
                 unit = futures[future]
                 try:
                     unit.handed.update(future.result())

@@ -199,6 +199,26 @@ def test_fork_server_measures_each_job_in_a_fresh_child(tiny_onnx: Path, tmp_pat
     assert not server.alive()
 
 
+def test_prestarted_servers_are_ready_before_anything_is_measured(tiny_onnx: Path, tmp_path: Path) -> None:
+    from harness.measure import ForkServerPool
+
+    inputs = save_inputs(tmp_path / "inputs.npz", {1: _inputs(1, 4, 0)})
+    pool = ForkServerPool()
+    try:
+        pool.prestart({("onnx", 1), ("bogus", 1)}, tmp_path / "logs")
+        onnx = pool.get("onnx", 1, tmp_path / "logs")
+        bogus = pool.get("bogus", 1, tmp_path / "logs")
+        pool.wait_all_ready(timeout_s=120)  # a server that dies while importing is stopped, not raised
+        assert onnx.alive() and not bogus.alive()
+        assert "unknown runtime 'bogus'" in bogus.log_path.read_text()
+        with pytest.raises(RuntimeError, match="bogus measurement server exited"):
+            bogus.wait_ready(1)
+        result = measure_in_subprocess(_job(tiny_onnx, inputs), tmp_path / "a", timeout_s=120, server=onnx)
+        assert result["latency_ms"]["batch_1"]["n"] >= 5
+    finally:
+        pool.close_all()
+
+
 def test_fork_server_survives_a_failed_job_and_reports_its_stderr(tiny_onnx: Path, tmp_path: Path) -> None:
     from harness.measure import ForkServerPool
 

@@ -77,6 +77,9 @@ def test_lanes_train_the_same_models_and_credit_each_to_its_lane(setup):
     assert "of which a training pass in 2 lanes ~" in log.split("training pass: 2 unit(s)")[0]  # the header's estimate
     assert log.count("(made in the training pass)") == 8
     assert "fine-tuning teacher" in log and "distilling student layers=1" in log  # the lanes' lines reach run.log
+    # the measurement servers import while the last job trains, not in front of the first records
+    free = "a lane is free: starting the measurement servers (onnx at 1 thread(s), pytorch at 1 thread(s))"
+    assert log.index(free) < log.index("training pass: done")
 
 
 @pytest.mark.slow
@@ -213,3 +216,15 @@ def test_the_run_estimate_is_the_pass_plus_what_the_serial_pass_has_left(monkeyp
     planned = [job(90.0, a, (0,)), job(1.0, a, ())]
     assert training_pass.run_estimate([a, b], (planned, 2)) == (100.0 + 2.0 + 3.0, ", of which a training pass in 2 lanes ~1:40")
     assert training_pass.run_estimate([a, b], ([], 1)) == (30.0 + 2.0 + 3.0, "")  # no pass: the stages' sum
+
+
+def test_the_measurement_servers_a_unit_needs(tmp_path):
+    from harness.cache import StageCache
+    from harness.stages.record import measurement_runtimes
+    from tests.test_graph import make_unit
+
+    teacher = str(save_tiny_model(tmp_path / "tiny-bert", layers=2, max_positions=128))
+    unit = make_unit(teacher, StageCache(tmp_path / "c"), tmp_path)
+    assert measurement_runtimes([unit]) == {("pytorch", 1), ("onnx", 1)}
+    pytorch_only = make_unit(teacher, StageCache(tmp_path / "d"), tmp_path, suite={"formats": ["pytorch"]})
+    assert measurement_runtimes([pytorch_only]) == {("pytorch", 1)}

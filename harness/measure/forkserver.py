@@ -10,8 +10,9 @@ before its baseline, :mod:`harness.measure.pages`, so that the figure means what
 started process). The server itself never runs a tensor operation (so
 no OpenMP or ONNX Runtime thread pool exists when it forks) and never loads a model.
 
-Protocol on the server's stdin/stdout, one line each: ``JOB.json<TAB>RESULT.json<TAB>STDERR.log`` in;
-``pid N`` when the child is forked, then ``exit CODE CPU_SECONDS`` when it has ended. The children's CPU
+Protocol on the server's stdin/stdout, one line each: ``ready`` out once the runtime is imported; then
+``JOB.json<TAB>RESULT.json<TAB>STDERR.log`` in; ``pid N`` when the child is forked, then ``exit CODE
+CPU_SECONDS`` when it has ended. The children's CPU
 seconds add up in :func:`forked_cpu_s` (``getrusage`` of the run's process does not see them: they are
 the server's children).
 """
@@ -54,7 +55,9 @@ def _import_for(runtime: str) -> None:
     import onnxruntime  # noqa: F401
 
     if runtime == "onnx-generation":
-        import optimum.onnxruntime  # noqa: F401
+        from harness.backends import import_onnx_generation_classes
+
+        import_onnx_generation_classes()
 
 
 def _child(job: dict, result_path: str, stderr_path: str, import_s: float, pages: list[tuple[int, int]]) -> int:
@@ -89,6 +92,7 @@ def serve(runtime: str) -> int:
     t0 = time.perf_counter()
     _import_for(runtime)
     import_s = time.perf_counter() - t0
+    print("ready", flush=True)
     for line in sys.stdin:
         job_path, result_path, stderr_path = line.rstrip("\n").split("\t")
         job = json.loads(Path(job_path).read_text())
@@ -129,6 +133,8 @@ class ForkServer:
             text=True, bufsize=1,
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
+        self._ready = False
+        self._ended = False
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -143,14 +149,24 @@ class ForkServer:
 
     def _next(self, deadline: float) -> str:
         try:
-            line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            line = None if self._ended else self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise TimeoutError from None
         if line is None:
+            self._ended = True  # later calls say so at once instead of waiting for a line that never comes
             self.close()
             tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
             raise RuntimeError(f"the {self.runtime} measurement server exited:\n{tail}")
         return line
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Return once the server has imported its runtime. Raises TimeoutError past ``timeout_s`` and
+        RuntimeError when the server died while importing."""
+        if not self._ready:
+            line = self._next(time.monotonic() + timeout_s)
+            if line != "ready":
+                raise RuntimeError(f"the {self.runtime} measurement server said {line!r} instead of 'ready'")
+            self._ready = True
 
     def run(self, job_path: Path, result_path: Path, stderr_path: Path, timeout_s: float) -> int:
         """Measure one job in a forked child; returns its exit code. Raises TimeoutError past ``timeout_s``
@@ -165,6 +181,7 @@ class ForkServer:
         global _forked_cpu_s
         child = None
         try:
+            self.wait_ready(deadline - time.monotonic())
             child = int(self._next(deadline).split()[1])
             _, code, cpu_s = self._next(deadline).split()
             _forked_cpu_s += float(cpu_s)
@@ -210,6 +227,23 @@ class ForkServerPool:
         if server is None or not server.alive():
             server = self._servers[key] = ForkServer(runtime, threads, Path(log_dir))
         return server
+
+    def prestart(self, keys: set[tuple[str, int]], log_dir: Path) -> None:
+        """Start the servers for these (runtime, threads) now, so that they import while nothing is measured
+        (the training pass's last job, say) instead of in front of the first record that needs each one."""
+        for runtime, threads in sorted(keys):
+            self.get(runtime, threads, log_dir)
+
+    def wait_all_ready(self, timeout_s: float = 300.0) -> None:
+        """Wait until no server is still importing: an import beside a latency measurement would slow it.
+        A server that died or hangs is stopped here; the next :meth:`get` for it starts a new one."""
+        for server in list(self._servers.values()):
+            if not server.alive():
+                continue
+            try:
+                server.wait_ready(timeout_s)
+            except (TimeoutError, RuntimeError):
+                server.close()
 
     def close_all(self) -> None:
         """Stop every server."""

@@ -39,11 +39,11 @@ def import_runtime(fmt: str, model_dir: str) -> None:
     else:
         import onnxruntime  # noqa: F401
 
-        from harness.backends import generation_family
+        from harness.backends import generation_family, import_onnx_generation_classes
 
         if generation_family(model_dir):
             # Generation exports decode through optimum's ORT classes (and torch for the loop): runtime too.
-            import optimum.onnxruntime  # noqa: F401
+            import_onnx_generation_classes()
 
 
 def _batch_inputs(data: np.lib.npyio.NpzFile, batch_size: int) -> dict[str, np.ndarray]:

@@ -59,6 +59,56 @@ def measurement_server(unit: Any, fmt: str, folder: Path) -> Any:
     return SERVERS.get(runtime_of(fmt, folder), unit.suite.measure.threads, unit.dir.parent)
 
 
+def measurement_runtimes(units: list[Any]) -> set[tuple[str, int]]:
+    """The (runtime, threads) of the measurement servers that the record nodes of ``units`` will use."""
+    keys = set()
+    for unit in units:
+        threads = unit.suite.measure.threads
+        for node in unit.build_graph().nodes:
+            if node.stage.name == RecordStage.name:
+                fmt = node.params["fmt"]
+                # a generation model's ONNX export decodes through optimum's classes (runtime_of, by its folder)
+                runtime = "pytorch" if fmt == "pytorch" else "onnx-generation" if unit.kind.name == "generation" else "onnx"
+                keys.add((runtime, threads))
+    return keys
+
+
+#: imports that :func:`prepare_measurement` runs in this process in the background (joined before measuring)
+_background_imports: list[Any] = []
+
+
+def prepare_measurement(units: list[Any]) -> None:
+    """Start the measurement servers ``units`` need, and import optimum's generation classes in this process
+    (evaluation loads models here) in a background thread: the training pass calls this when a lane has no
+    more work, so that the imports use the idle core instead of delaying the first records. No latency is
+    measured before every server has imported (:meth:`ForkServerPool.wait_all_ready`)."""
+    import threading
+
+    from harness.backends import import_onnx_generation_classes
+    from harness.measure.forkserver import SERVERS
+
+    if not units:
+        return
+    runtimes = measurement_runtimes(units)
+    log.info("a lane is free: starting the measurement servers (%s)",
+             ", ".join(f"{runtime} at {threads} thread(s)" for runtime, threads in sorted(runtimes)))
+    SERVERS.prestart(runtimes, units[0].dir.parent)
+    if any(runtime == "onnx-generation" for runtime, _ in runtimes):
+        thread = threading.Thread(target=import_onnx_generation_classes, name="import-ort-generation", daemon=True)
+        thread.start()
+        _background_imports.append(thread)
+
+
+def wait_for_imports() -> None:
+    """Wait until no measurement server and no background import of this process is still importing: an
+    import beside a latency measurement would slow it down."""
+    from harness.measure.forkserver import SERVERS
+
+    while _background_imports:
+        _background_imports.pop().join()
+    SERVERS.wait_all_ready()
+
+
 def measure(unit: Any, variant: Variant, fmt: str, folder: Path, inputs: Path) -> dict[str, Any]:
     """Latency and memory of one (model, format), in a process of its own forked by the runtime's server."""
     from harness.measure.isolated import MeasureJob, measure_in_subprocess
@@ -76,6 +126,7 @@ def measure(unit: Any, variant: Variant, fmt: str, folder: Path, inputs: Path) -
         min_seconds=config.min_seconds,
     )
     server = measurement_server(unit, fmt, folder)
+    wait_for_imports()
     return measure_in_subprocess(job, unit.dir / variant.label / f"measure-{fmt}", server=server)
 
 
