@@ -2,7 +2,9 @@
 
 Evaluation runs here, through the same predictor interface as measurement; latency and memory are
 measured in a separate process per (model, format), forked by a server that imported its runtime once
-(:mod:`harness.measure.forkserver`; its first import overlaps this process's evaluation). An ONNX format
+(:mod:`harness.measure.forkserver`; started while the training pass's last job runs, see
+:func:`prepare_measurement`, or else at the first record that needs it, its import overlapping this process's
+evaluation). An ONNX format
 is checked against the PyTorch evaluation of the same model (parity of the task metric).
 """
 
