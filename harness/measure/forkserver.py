@@ -35,13 +35,20 @@ RUNTIMES = ("pytorch", "onnx", "onnx-generation")
 SERVER_LOG = "forkserver.log"
 
 
+def runtime_for(fmt: str, generation: bool) -> str:
+    """The runtime a model of format ``fmt`` measures in, a generation model or not: one of :data:`RUNTIMES`."""
+    if fmt == "pytorch":
+        return "pytorch"
+    return "onnx-generation" if generation else "onnx"
+
+
 def runtime_of(fmt: str, model_dir: str | Path) -> str:
     """The runtime a (format, model folder) measures in: one of :data:`RUNTIMES`."""
     if fmt == "pytorch":
         return "pytorch"
     from harness.backends import generation_family
 
-    return "onnx-generation" if generation_family(model_dir) else "onnx"
+    return runtime_for(fmt, generation_family(model_dir) is not None)
 
 
 def _import_for(runtime: str) -> None:

@@ -63,15 +63,16 @@ def measurement_server(unit: Any, fmt: str, folder: Path) -> Any:
 
 def measurement_runtimes(units: list[Any]) -> set[tuple[str, int]]:
     """The (runtime, threads) of the measurement servers that the record nodes of ``units`` will use."""
+    from harness.measure.forkserver import runtime_for
+
     keys = set()
     for unit in units:
         threads = unit.suite.measure.threads
+        # by the kind: the model folders are not made yet (runtime_of reads them)
+        generation = unit.kind.name == "generation"
         for node in unit.build_graph().nodes:
             if node.stage.name == RecordStage.name:
-                fmt = node.params["fmt"]
-                # a generation model's ONNX export decodes through optimum's classes (runtime_of, by its folder)
-                runtime = "pytorch" if fmt == "pytorch" else "onnx-generation" if unit.kind.name == "generation" else "onnx"
-                keys.add((runtime, threads))
+                keys.add((runtime_for(node.params["fmt"], generation), threads))
     return keys
 
 
