@@ -32,6 +32,7 @@ from harness.ship_files import SHIP_SIGNATURE
 from leaderboard.store import Store
 from reports.modelcard import CardInputs, render_model_card
 from reports.recommend import recommend
+from tasks.kinds.batching import EVAL_BATCH_SIZE
 
 SUITE = """
 name: ship-tiny
@@ -132,7 +133,16 @@ def pipeline_predictions(pipe: Any, record: Any, results: RunResults) -> list[An
     if record.kind == "qa":
         return [pipe(question=q, context=c, **kwargs)["answer"]
                 for q, c in zip(examples["question"], examples["context"], strict=True)]
-    return [out["generated_text"].strip() for out in pipe(list(examples["source"]), **kwargs)]
+    sources = list(examples["source"])
+    if record.format == "onnx-int8":
+        # Dynamic int8 quantizes each batch's activations with that batch's range, so a prediction depends on
+        # the examples batched with it: batch as the evaluation did (by token length, EVAL_BATCH_SIZE at a time).
+        lengths = [len(ids) for ids in pipe.tokenizer(sources, truncation=True)["input_ids"]]
+        order = sorted(range(len(sources)), key=lengths.__getitem__)
+        outs = pipe([sources[i] for i in order], batch_size=EVAL_BATCH_SIZE, **kwargs)
+        by_index = dict(zip(order, (out["generated_text"].strip() for out in outs), strict=True))
+        return [by_index[i] for i in range(len(sources))]
+    return [out["generated_text"].strip() for out in pipe(sources, **kwargs)]
 
 
 CASES = [
