@@ -77,10 +77,34 @@ def linear_module_names(model: Any) -> list[str]:
     return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)})
 
 
+#: ``target_modules: all-linear`` (peft's name for it): every linear layer of the model's blocks, whatever the
+#: architecture calls them, so that one suite adapts BERT (query, key, value, dense) and MPNet (q, k, v, o, dense)
+#: alike.
+ALL_LINEAR = "all-linear"
+
+
+def block_linear_names(model: Any) -> list[str]:
+    """The distinct leaf names of the linear layers inside the model's numbered blocks (``encoder.layer.3.…``),
+    the task head excluded: what ``target_modules: all-linear`` stands for."""
+    import torch
+
+    head = tuple(f"{name}." for name in head_modules(model))
+    return sorted({
+        name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and _LAYER_INDEX.match(name) and not name.startswith(head)
+    })
+
+
 def target_modules(model: Any, requested: tuple[str, ...] | None) -> list[str]:
-    """The target modules LoRA will use: ``requested``, or the default of the model's type; each must
-    name at least one linear layer of the model (the error lists the names it has)."""
+    """The target modules LoRA will use: ``requested`` (``all-linear``: every linear layer of the blocks), or
+    the default of the model's type; each must name at least one linear layer of the model (the error lists
+    the names it has)."""
     model_type = str(getattr(model.config, "model_type", ""))
+    if requested and ALL_LINEAR in requested:
+        if len(requested) > 1:
+            raise ConfigError(f"lora.target_modules: {ALL_LINEAR!r} stands alone (it names every linear layer "
+                              "of the blocks); give it or a list of names")
+        requested = tuple(block_linear_names(model))
     names = list(requested) if requested else list(DEFAULT_TARGET_MODULES.get(model_type, ()))
     available = linear_module_names(model)
     if not names:

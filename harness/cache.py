@@ -210,7 +210,7 @@ class StageCache:
             self._state = self.check_root()
         return self._state
 
-    def _claim(self) -> None:
+    def claim(self) -> None:
         """Before anything is written: create the root (or adopt an empty or pre-marker one) and mark it."""
         if self._verify() == "marked":
             return
@@ -283,7 +283,7 @@ class StageCache:
         An entry already there (another run finished the same stage first) is kept, unless ``replace``
         (``--force``: the user asked for this stage to be made again, so the new result replaces it).
         """
-        self._claim()
+        self.claim()
         final = self._folder(stage, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{key}-"))
@@ -318,7 +318,7 @@ class StageCache:
         """A derived cache folder (one of :data:`DERIVED_DIRS`) under the marked root; ``clean`` empties it."""
         if name not in DERIVED_DIRS:
             raise ValueError(f"unknown derived cache {name!r}; known: {', '.join(DERIVED_DIRS)}")
-        self._claim()
+        self.claim()
         folder = self.root / name
         folder.mkdir(exist_ok=True)
         return folder
@@ -369,7 +369,7 @@ class StageCache:
         state = self.check_root()
         if state in ("missing", "empty"):
             return 0
-        self._claim()
+        self.claim()
         now = time.time()
         cutoff = now - older_than_days * 86400 if older_than_days is not None else None
         removed = 0

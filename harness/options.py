@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness.cache import StageCache
 from harness.models import DEFAULT_TEACHER
+from harness.named_models import NAMED_MODELS
 from tasks.defaults import DEFAULT_RESAMPLES
 from tasks.errors import ReusebenchError
 from tasks.spec import SuiteSpec
@@ -119,9 +120,11 @@ def new_run_id() -> str:
 
 
 def display_name(teacher: str) -> str:
-    """A readable model name for records: the packaged MiniLM's real name, or the id/folder name."""
+    """A readable model name for records: the packaged MiniLM's or a named model's real name, or the id/folder name."""
     if teacher == DEFAULT_TEACHER:
         return PACKAGED_TEACHER_NAME
+    if teacher in NAMED_MODELS:
+        return NAMED_MODELS[teacher].display_name
     return Path(teacher).name if Path(teacher).exists() else teacher
 
 

@@ -21,7 +21,7 @@ def check_unit_models(unit: Any) -> None:
     onnx_task = unit.kind.onnx_task if kind_type.onnx_export_task is TaskKind.onnx_export_task else None
     model_kwargs = unit.kind.model_kwargs(unit.spec)
     options = unit.options
-    check_model(
+    teacher_config = check_model(
         unit.teacher_source,
         None if custom_model else unit.kind.auto_class,
         model_kwargs,
@@ -30,10 +30,11 @@ def check_unit_models(unit: Any) -> None:
         onnx_task=onnx_task if wants_onnx and not custom_model else None,
         trust_remote_code=options.trust_remote_code,
     )
+    unit.kind.check_model_config(unit.teacher_source, teacher_config)
     for student in unit.students:
         if student.model:
             source = resolve_model_source(student.model, allow_pickle=options.allow_pickle)
-            check_model(
+            student_config = check_model(
                 source,
                 unit.kind.auto_class,
                 model_kwargs,
@@ -42,6 +43,7 @@ def check_unit_models(unit: Any) -> None:
                 trust_remote_code=options.trust_remote_code,
                 what="student",
             )
+            unit.kind.check_model_config(source, student_config)
             check_student_tokenizer(unit.teacher_name, unit.teacher_source, student.text, source,
                                     options.trust_remote_code)
     if "lora" in unit.methods:

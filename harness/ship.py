@@ -20,6 +20,7 @@ from harness.backends import ONNX_DECODER_WITH_PAST_FILE, ONNX_ENCODER_FILE, ONN
 from harness.cache import MANIFEST, file_digest
 from harness.cache_files import is_real_dir, is_real_file
 from harness.models import DEFAULT_TEACHER
+from harness.named_models import NAMED_MODELS
 from harness.options import display_name
 from harness.results import Record, RunResults
 from tasks.errors import ReusebenchError, unknown_name_error
@@ -271,7 +272,8 @@ def teacher_source(results: RunResults, record: Record) -> str | None:
 
 def base_model(results: RunResults, record: Record) -> BaseModel:
     """The base model of ``record`` and its licence: the packaged MiniLM is Apache-2.0 (its model card says
-    so); a local folder's licence is read from its README front matter; anything else is unknown."""
+    so); a named model's is pinned with it; a local folder's is read from its README front matter; anything
+    else is unknown."""
     name = teacher_source(results, record)
     if name is None:
         return BaseModel(record.teacher, None, None)
@@ -283,6 +285,9 @@ def base_model(results: RunResults, record: Record) -> BaseModel:
         except ImportError:
             folder = None
         return BaseModel(name, PACKAGED_TEACHER_HUB_ID, (folder and readme_licence(folder)) or "apache-2.0")
+    if name in NAMED_MODELS:
+        model = NAMED_MODELS[name]
+        return BaseModel(name, model.hub_id, model.licence)
     path = Path(name).expanduser()
     if path.is_dir():
         return BaseModel(name, None, readme_licence(path))

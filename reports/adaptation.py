@@ -102,8 +102,12 @@ def adaptation_note(results: RunResults) -> str:
     lora = suite.get("lora") if isinstance(suite, dict) else None
     lora = lora if isinstance(lora, dict) else {}
     targets = lora.get("target_modules")
-    where = (f"the linear layers named {', '.join(str(t) for t in targets)}" if targets
-             else "the attention query and value projections (the model type's default)")
+    if targets in ("all-linear", ["all-linear"]):
+        where = "every linear layer of the blocks"
+    elif targets:
+        where = f"the linear layers named {', '.join(str(t) for t in targets)}"
+    else:
+        where = "the attention query and value projections (the model type's default)"
     rank = f"rank-{lora['rank']}" if lora.get("rank") else "rank-r"
     return (
         "Each method starts from the same pretrained checkpoint and head initialisation. Linear probe: only the new "

@@ -76,7 +76,8 @@ class ProbeConfig(_Strict):
 
 class LoraConfig(_Strict):
     """LoRA through peft (Hu et al. 2021, Table 9 for RoBERTa-base on GLUE: rank 8, learning rate 4e-4 to 5e-4).
-    ``target_modules`` None: the query and value projections of the model's type (harness.adaptation)."""
+    ``target_modules`` None: the query and value projections of the model's type (harness.adaptation);
+    ``all-linear``: every linear layer of the blocks, whatever the architecture names them."""
 
     rank: Int = Field(8, gt=0, le=4096)
     alpha: Float = Field(16.0, gt=0, le=100_000)
@@ -91,6 +92,11 @@ class LoraConfig(_Strict):
         None, min_length=1, description="the blocks (0 = nearest the embeddings) that get adapters; none: all. "
         "Gradients stop at the lowest adapted block, so the top blocks alone train faster",
     )
+
+    @field_validator("target_modules", mode="before")
+    @classmethod
+    def _one_name_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("layers")
     @classmethod

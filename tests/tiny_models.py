@@ -29,6 +29,18 @@ def wordpiece_tokenizer(scratch: Path, vocab: list[str]) -> Any:
     return BertTokenizerFast(vocab_file=str(path))
 
 
+def mpnet_tokenizer(scratch: Path) -> Any:
+    """An MPNet tokenizer over MiniLM's word pieces, as all-mpnet-base-v2's is: ``<s> <pad> </s> <unk>`` first
+    (every MiniLM id shifted by 4) and ``<mask>`` last; it gives no ``token_type_ids``."""
+    from transformers import MPNetTokenizerFast
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    vocab = ["<s>", "<pad>", "</s>", "<unk>", *minilm_tokenizer().convert_ids_to_tokens(range(30522)), "<mask>"]
+    path = scratch / "mpnet-vocab.txt"
+    path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return MPNetTokenizerFast(vocab_file=str(path))
+
+
 def save_tiny_model(
     folder: Path,
     *,
@@ -40,7 +52,7 @@ def save_tiny_model(
     max_positions: int = 64,
     vocab: list[str] | None = None,
 ) -> Path:
-    """Save a tiny random model of ``model_type`` (``bert`` or ``fnet``) into ``folder``.
+    """Save a tiny random model of ``model_type`` (``bert``, ``mpnet`` or ``fnet``) into ``folder``.
 
     ``head`` None saves the bare encoder (as a pretrained checkpoint is); ``"sequence-classification"``
     saves it with a classification head of ``num_labels`` outputs. ``safe`` False writes a pickle
@@ -50,7 +62,10 @@ def save_tiny_model(
     import torch
     import transformers
 
-    tokenizer = minilm_tokenizer() if vocab is None else wordpiece_tokenizer(folder.parent, vocab)
+    if model_type == "mpnet":
+        tokenizer = mpnet_tokenizer(folder.parent)
+    else:
+        tokenizer = minilm_tokenizer() if vocab is None else wordpiece_tokenizer(folder.parent, vocab)
     common = {
         "vocab_size": tokenizer.vocab_size,
         "hidden_size": 16,
@@ -62,6 +77,9 @@ def save_tiny_model(
     if model_type == "bert":
         config = transformers.BertConfig(num_attention_heads=2, **common)
         classes = (transformers.BertModel, transformers.BertForSequenceClassification)
+    elif model_type == "mpnet":
+        config = transformers.MPNetConfig(num_attention_heads=2, pad_token_id=1, **common)
+        classes = (transformers.MPNetModel, transformers.MPNetForSequenceClassification)
     elif model_type == "fnet":
         config = transformers.FNetConfig(**common)
         classes = (transformers.FNetModel, transformers.FNetForSequenceClassification)

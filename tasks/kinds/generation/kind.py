@@ -75,6 +75,9 @@ class GenerationKind(TaskKind):
     def build_model(self, source: str, spec: TaskSpec) -> Any:
         return models.build_teacher(source, spec)
 
+    def check_model_config(self, source: str, config: Any) -> None:
+        models.check_warm_start(source, config)
+
     def build_student(self, teacher: Any, layers: list[int]) -> Any:
         return models.build_student(teacher, layers)
 

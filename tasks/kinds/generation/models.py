@@ -53,6 +53,20 @@ def _load_family(source: str, family: str) -> Any:
         hf_logging.set_verbosity(verbosity)
 
 
+def check_warm_start(source: str, config: Any) -> None:
+    """An encoder-only checkpoint becomes a BERT2BERT decoder only when transformers has a causal-LM form of
+    its architecture (with cross-attention): BERT, RoBERTa, ELECTRA have one; MPNet, DistilBERT do not."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    model_type = getattr(config, "model_type", "?")
+    if model_family(config) == WARM_START and model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelError(
+            f"{source}: a {model_type!r} encoder cannot be warm-started as a generation model (transformers has "
+            "no causal-LM form of it to decode with); generation needs an encoder-decoder, a decoder-only LM or "
+            "an encoder with a causal-LM form (BERT, RoBERTa, ELECTRA...)"
+        )
+
+
 def _check_causal_positions(model: Any, spec: TaskSpec, source: str) -> None:
     """A causal LM reads source and target together: both must fit its position embeddings."""
     positions = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
