@@ -1,0 +1,178 @@
+"""Writes bench/results/teachers/TEACHERS.md: teachers compared on the same eval examples (issue #17).
+
+Reads matrix runs (``reusebench run --teacher A --teacher B ...``, one results.json per task, as bench/teachers.sh
+writes them). For each task and teacher: the fine-tuned teacher's score and CI (the run's bootstrap), its
+parameters, training time and batch-1 latency, and its best student format (retention and batch-1 speedup over
+that teacher in PyTorch). Each teacher after the first is then compared with the first on the same eval
+examples: the paired bootstrap difference of the primary metric with its 95 % CI and McNemar's p where
+examples are right or wrong (``tasks.metrics.paired.paired_summary``, the statistics ``reusebench compare``
+uses). Every figure is read from the results files or computed from their per-example predictions.
+
+    .venv/bin/python bench/teachers.py bench/results/teachers/*.json [--out bench/results/teachers/TEACHERS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harness.results import Record, RunResults, load_results  # noqa: E402
+from tasks.metrics.paired import paired_summary  # noqa: E402
+
+
+def _p50(record: Record | None) -> float | None:
+    block = record.latency_ms.get("batch_1") if record is not None else None
+    return block.p50 if block is not None else None
+
+
+def _teacher(records: list[Record], teacher: str) -> Record | None:
+    return next((r for r in records if r.teacher == teacher and r.role == "teacher" and r.format == "pytorch"
+                 and r.status == "ok"), None)
+
+
+def _best_student(records: list[Record], teacher: Record) -> dict[str, Any] | None:
+    """The student format with the highest score (ties: the faster one), with retention and batch-1 speedup."""
+    base = _p50(teacher)
+    students = [r for r in records if r.teacher == teacher.teacher and r.role == "student" and r.status == "ok"
+                and r.score is not None and _p50(r)]
+    if not students or not teacher.score or not base:
+        return None
+    best = max(students, key=lambda r: (r.score, -_p50(r)))
+    return {"model": best.model, "format": best.format, "score": best.score,
+            "retention": best.score / teacher.score, "speedup": base / _p50(best)}
+
+
+def _ladder(records: list[Record], teacher: Record) -> list[dict[str, Any]]:
+    """Each student of ``teacher`` at its best format (highest score, ties: faster), smallest first."""
+    base = _p50(teacher)
+    rungs = []
+    for model in dict.fromkeys(r.model for r in records if r.teacher == teacher.teacher and r.role == "student"):
+        formats = [r for r in records if r.model == model and r.status == "ok" and r.score is not None and _p50(r)]
+        if not formats or not teacher.score or not base:
+            continue
+        best = max(formats, key=lambda r: (r.score, -_p50(r)))
+        rungs.append({"model": model, "format": best.format, "params_m": best.params / 1e6, "score": best.score,
+                      "retention": best.score / teacher.score, "speedup": base / _p50(best)})
+    return sorted(rungs, key=lambda rung: rung["params_m"])
+
+
+def _adapted(records: list[Record], teacher: str, method: str) -> float | None:
+    """The score of ``teacher`` adapted by ``method`` (``probe``, ``lora``) in PyTorch, if the run has it."""
+    return next((r.score for r in records if r.teacher == teacher and r.role == "adapted" and r.format == "pytorch"
+                 and r.model.endswith(f"({method})") and r.status == "ok"), None)
+
+
+def task_rows(results: RunResults) -> list[dict[str, Any]]:
+    """One row per (task, teacher), the first teacher being the reference of the paired comparison."""
+    rows = []
+    for task in dict.fromkeys(r.task for r in results.records):
+        records = [r for r in results.records if r.task == task]
+        teachers = list(dict.fromkeys(r.teacher for r in records if r.role == "teacher"))
+        reference = _teacher(records, teachers[0]) if teachers else None
+        eval_set = results.eval_sets.get(task)
+        for name in teachers:
+            record = _teacher(records, name)
+            if record is None:
+                continue
+            row = {"task": task, "teacher": name, "metric": record.primary_metric, "score": record.score,
+                   "ci": list(record.score_ci) if record.score_ci else [None, None], "examples": record.eval_examples, "params_m": record.params / 1e6,
+                   "train_s": record.train.wall_s if record.train else None, "p50_ms": _p50(record),
+                   "student": _best_student(records, record), "ladder": _ladder(records, record),
+                   "probe": _adapted(records, name, "probe"), "lora": _adapted(records, name, "lora")}
+            if record is not reference and reference is not None and eval_set is not None and record.predictions:
+                paired = paired_summary(
+                    eval_set.metric or "", reference.predictions, record.predictions, eval_set.references,
+                    primary=record.primary_metric, reference_metrics=reference.metrics, metrics=record.metrics,
+                    metric_kwargs=eval_set.metric_kwargs, seed=0,
+                )
+                row["paired"] = {"against": reference.teacher, "difference": paired.get("difference"),
+                                 "ci": paired.get("difference_ci"), "mcnemar_p": paired.get("mcnemar_p")}
+            rows.append(row)
+    return rows
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def render(rows: list[dict[str, Any]], sources: list[tuple[str, RunResults]]) -> str:
+    lines = [
+        "<!-- Generated by bench/teachers.py from bench/results/teachers/*.json; do not edit by hand. -->",
+        "# Teachers side by side on real data",
+        "",
+        "Each task is one matrix run (`bench/teachers.sh`): both teachers fine-tuned on the same seeded training "
+        "subset with the packaged task definition, scored on the same eval examples, each distilled into the same "
+        "layer-subset students and exported to ONNX and int8. *linear probe*, *LoRA*: the same teacher adapted "
+        "the cheaper ways (docs/adaptation.md), in PyTorch. *score*: the teacher in PyTorch, with its 95 % bootstrap CI. "
+        "*paired difference*: this teacher minus the first one on the same examples (paired bootstrap, 95 % CI) "
+        "and McNemar's p. *best student*: the student format with the highest score, its retention of its own "
+        "teacher and its batch-1 latency speedup over that teacher in PyTorch.",
+        "",
+        "| task | teacher | params (M) | score [95 % CI] | paired difference [95 % CI] | McNemar p | train (s) "
+        "| batch-1 p50 (ms) | linear probe | LoRA | best student | retention | speedup |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ci = row["ci"]
+        paired = row.get("paired")
+        diff = (f"{paired['difference']:+.4f} [{paired['ci'][0]:+.4f}, {paired['ci'][1]:+.4f}]"
+                if paired and paired["difference"] is not None and paired["ci"] else "(reference)")
+        student = row["student"]
+        lines.append(
+            f"| {row['task']} ({row['metric']}, {row['examples']} eval) | {row['teacher']} | {row['params_m']:.1f} "
+            f"| {_num(row['score'], 4)} [{_num(ci[0])}, {_num(ci[1])}] | {diff} "
+            f"| {_p(paired.get('mcnemar_p') if paired else None)} | {_num(row['train_s'], 0)} "
+            f"| {_num(row['p50_ms'], 1)} | {_num(row['probe'], 4)} | {_num(row['lora'], 4)} | {student['model'] + ' (' + student['format'] + ')' if student else '–'} "
+            f"| {_num(student['retention'] if student else None)} | "
+            f"{(_num(student['speedup'], 1) + '×') if student else '–'} |"
+        )
+    lines += [
+        "", "## Each teacher's compression ladder", "",
+        "Every student at its best format (highest score; ties: the faster), smallest first. *retention*: its score "
+        "over its own teacher's; *speedup*: its batch-1 p50 latency against that teacher's in PyTorch. The bar of "
+        "issue #16 is retention ≥ 0.97 at ≥ 2.5×.", "",
+        "| task | teacher | student | params (M) | format | score | retention | speedup | bar |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        for rung in row["ladder"]:
+            bar = "yes" if rung["retention"] >= 0.97 and rung["speedup"] >= 2.5 else "no"
+            lines.append(f"| {row['task']} | {row['teacher']} | {rung['model']} | {rung['params_m']:.1f} | "
+                         f"{rung['format']} | {rung['score']:.4f} | {rung['retention']:.3f} | {rung['speedup']:.1f}× "
+                         f"| {bar} |")
+    lines += ["", "Runs:", ""]
+    for path, results in sources:
+        env = results.environment or {}
+        cpu = env.get("cpu") if isinstance(env, dict) else None
+        caps = (results.config or {}).get("max_train"), (results.config or {}).get("max_eval")
+        lines.append(f"- `{path}`: run {results.run_id}, {results.wall_s:.0f} s wall, train cap {caps[0]}, eval cap "
+                     f"{caps[1]}, CPU {cpu}, commit {env.get('git_commit') if isinstance(env, dict) else None}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="+", type=Path, help="matrix results.json files, one per task")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/teachers/TEACHERS.md")
+    args = parser.parse_args()
+    sources = [(str(path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path), load_results(path))
+               for path in args.results]
+    rows = [row for _, results in sources for row in task_rows(results)]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render(rows, sources), encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

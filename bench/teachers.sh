@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Two teachers side by side on real data (issue #17): the packaged MiniLM (6 x 384, 22.7 M) and mpnet
+# (all-mpnet-base-v2, 12 x 768, 109.5 M), as one matrix run per task: the same training subset, the same eval
+# split, the same students (6, 4 and 3 layers, spread evenly over each teacher's depth), every format. bench/teachers.py then writes
+# bench/results/teachers/TEACHERS.md: each teacher's score with its CI, their paired difference on the same eval
+# examples, training cost and batch-1 latency, and each teacher's best student.
+#
+#   bench/teachers.sh DATA_DIR [TASK ...]          # default: every task below; needs 'reusebench models install mpnet'
+#   SCALE=0.5 bench/teachers.sh DATA_DIR sst2      # half of each cap
+#
+# Caps (train / eval examples, seeded subsets: the same examples for both teachers and for every run). mpnet
+# trains at about a fifth of MiniLM's speed on 2 CPU cores, so the training sets are capped to fit well under an hour
+# per task; the packaged task definitions (tasks/definitions/) are used unchanged, for both teachers.
+set -euo pipefail
+DATA_DIR=${1:?usage: bench/teachers.sh DATA_DIR [TASK ...]}
+shift
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-$ROOT/.venv/bin/python}
+SCALE=${SCALE:-1}
+declare -A TRAIN=( [sst2]=1000 [mrpc]=1000 [stsb]=1000 [conll2003]=1000 [tydiqa_goldp_en]=500 )
+declare -A EVAL=(  [sst2]=872  [mrpc]=408  [stsb]=500  [conll2003]=500  [tydiqa_goldp_en]=300 )
+ORDER=(sst2 mrpc stsb conll2003 tydiqa_goldp_en)
+TASKS=("$@")
+[ ${#TASKS[@]} -eq 0 ] && TASKS=("${ORDER[@]}")
+"$PY" -m harness.cli models list | grep -q "mpnet .*installed:" || {
+  echo "mpnet is not installed: run '$PY -m harness.cli models install mpnet' first" >&2; exit 2; }
+mkdir -p "$ROOT/bench/results/teachers" "$ROOT/bench/runs"
+for task in "${TASKS[@]}"; do
+  [ -n "${TRAIN[$task]:-}" ] || { echo "unknown task $task (known: ${ORDER[*]})" >&2; exit 2; }
+  train=$(SCALE=$SCALE N=${TRAIN[$task]} "$PY" -c 'import os; print(max(1, round(float(os.environ["SCALE"]) * int(os.environ["N"]))))')
+  eval=$(SCALE=$SCALE N=${EVAL[$task]} "$PY" -c 'import os; print(max(1, round(float(os.environ["SCALE"]) * int(os.environ["N"]))))')
+  out="$ROOT/bench/runs/teachers-$task"
+  echo "== $task: $train train / $eval eval, teachers minilm and mpnet ($(date -u +%H:%M:%S))"
+  start=$(date +%s)
+  (cd "$ROOT" && "$PY" -m harness.cli run --tasks "$task" --data-dir "$DATA_DIR" --teacher minilm --teacher mpnet \
+      --student layers=6 --student layers=4 --student layers=3 --training-lanes 1 --max-train "$train" --max-eval "$eval" --out "$out" --quiet)
+  cp "$out/results.json" "$ROOT/bench/results/teachers/$task.json"
+  echo "   done in $(( $(date +%s) - start )) s -> bench/results/teachers/$task.json"
+done
+"$PY" "$ROOT/bench/teachers.py" "$ROOT"/bench/results/teachers/*.json
