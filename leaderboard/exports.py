@@ -8,6 +8,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from leaderboard.base_models import base_model_markdown, base_model_standings
 from leaderboard.frames import ENTRY_DTYPES, entries_frame, overall_frame
 from leaderboard.ranking import RANKING_RULE, Entry, OverallEntry
 from reports.adaptation import METHOD_NAMES
@@ -97,9 +98,12 @@ def csv_from_frame(entries: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def markdown_from_frames(entries: pd.DataFrame, overall: pd.DataFrame, ship: Sequence[str] = ()) -> str:
+def markdown_from_frames(
+    entries: pd.DataFrame, overall: pd.DataFrame, ship: Sequence[str] = (), base_models: Sequence[str] = ()
+) -> str:
     """``leaderboard.md`` from :func:`leaderboard.frames.entries_frame` and :func:`leaderboard.frames.overall_frame`:
-    what to ship per task (``ship``: one Markdown sentence each), the overall ranking and each task's ranking,
+    what to ship per task (``ship``: one Markdown sentence each), the overall ranking, the base models by best
+    reuse score (``base_models``: its lines) and each task's ranking,
     ties marked ``=`` and ``≈`` (text through :func:`reports.escape.md`)."""
     tasks = list(dict.fromkeys(entries["task"].astype("string")))
     lines = ["# reusebench leaderboard", ""]
@@ -118,6 +122,7 @@ def markdown_from_frames(entries: pd.DataFrame, overall: pd.DataFrame, ship: Seq
             f"| {o['rank']}{'=' if o['tied'] else ''} | {md(o['model'])} | {md(o['role'])} | {md(o['format'])} | "
             f"{o['mean_rank']:.2f} | {o['tasks_covered']}/{len(tasks)} |"
         )
+    lines += ["", *base_models] if base_models else []
     for task in tasks:
         rows = entries[entries["task"].astype("string") == task].to_dict("records")
         ranks = [row["rank"] for row in rows]
@@ -187,4 +192,5 @@ def render_markdown(
 ) -> str:
     """``leaderboard.md``: what to ship per task, the overall ranking and each task's ranking, ties marked ``=``
     and ``≈`` (built from :func:`leaderboard.frames.entries_frame` and :func:`leaderboard.frames.overall_frame`)."""
-    return markdown_from_frames(entries_frame(per_task), overall_frame(overall), ship)
+    base_models = base_model_markdown(base_model_standings(per_task), list(per_task))
+    return markdown_from_frames(entries_frame(per_task), overall_frame(overall), ship, base_models)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.results import RunResults
 from harness.safe_files import check_output_dir, check_output_file
+from leaderboard.base_models import BASE_MODEL_RULE, base_model_standings
 from leaderboard.exports import (
     CSV_COLUMNS,
     CSV_SIGNATURE,
@@ -38,6 +39,7 @@ from leaderboard.ranking import (
 )
 from leaderboard.tables import (
     adaptation_table,
+    base_models_table,
     entry_score_cell,
     pareto_plot,
     standings_table,
@@ -199,6 +201,9 @@ def render_index(
     body += [
         '<h2 id="teachers-section">Teachers, ranked by fine-tuned score</h2>',
         standings_table(role_standings(per_task, TEACHERS), tasks, "teachers-overall"),
+        '<h2 id="base-models-section">Base models, ranked by the best reuse score of their variants</h2>',
+        base_models_table(base_model_standings(per_task), tasks),
+        f"<p>{esc(BASE_MODEL_RULE)}</p>",
         '<h2 id="variants-section">Students and exported variants, ranked by reuse score</h2>',
         standings_table(role_standings(per_task, VARIANTS), tasks, "variants-overall"),
         f"<p>{esc(ROLE_RANKING_RULE)}</p>",

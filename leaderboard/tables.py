@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from leaderboard.base_models import BaseModelStanding
 from leaderboard.exports import METHOD_LABELS, tie_text
 from leaderboard.ranking import Entry, OverallEntry, RoleStanding
 from reports import plots
@@ -287,3 +288,28 @@ def adaptation_table(entries: Sequence[Entry], table_id: str = "adaptation") -> 
         for e in chosen
     ]
     return table(table_id, ADAPTATION_TABLE_HEADERS, rows)
+
+
+def base_models_table(standings: Sequence[BaseModelStanding], tasks: Sequence[str]) -> str:
+    """The base models by the best reuse score of their variants (:mod:`leaderboard.base_models`), with each
+    task's best variant and rank."""
+    headers = ["rank", "base model", "tasks covered", "mean rank", "mean best reuse score", "tied with", *tasks]
+    helps: list[str | None] = titles(headers[:6])
+    helps += [f"best reuse score on {t} and the base model's rank (the variant: in the cell's tooltip)" for t in tasks]
+    rows: list[list[CellLike]] = []
+    for s in standings:
+        row: list[CellLike] = [
+            rank_cell(s.rank, bool(s.tied_with)), s.base,
+            Cell(f"{s.tasks_covered}/{len(tasks)}", sort=str(s.tasks_covered), numeric=True),
+            num(s.mean_rank, 2), num(s.mean_reuse, 3), tie_cell(s.tied_with),
+        ]
+        for t in tasks:
+            best = s.per_task.get(t)
+            row.append(Cell(f"{best.reuse_score:.3f} (#{best.rank})", sort=repr(best.reuse_score), numeric=True,
+                            title=f"best variant: {best.best.name}") if best else None)
+        rows.append(row)
+    if not rows:
+        return '<p class="muted">Nothing ranked yet.</p>'
+    first_task = len(headers) - len(tasks)
+    extra = set(range(first_task, len(headers))) if len(tasks) > PER_TASK_COLUMNS else set()
+    return table("base-models", headers, rows, extra=extra, titles=helps)

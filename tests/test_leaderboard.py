@@ -271,3 +271,50 @@ def test_build_site_refuses_a_file_as_out(tmp_path):
     blocker.write_text("x")
     with pytest.raises(Exception, match="--out"):
         build_site([], blocker)
+
+
+def test_base_models_are_ranked_by_the_best_reuse_score_of_their_variants():
+    from leaderboard.base_models import base_model_markdown, base_model_standings, best_per_task
+
+    def made_from(base: str, name: str, reuse: float | None, task: str = "t", score: float = 0.9) -> Entry:
+        made = entry(name, score, score - 0.02, score + 0.02, task, reuse=reuse)
+        made.teacher = base
+        return made
+
+    teacher = entry("big", 0.95, 0.93, 0.97, fmt="pytorch", role="teacher", reuse=None)
+    teacher.teacher = "big"
+    per_task = {
+        "t": [teacher, made_from("big", "big-l3", 2.0), made_from("big", "big-l6", 1.2),
+              made_from("small", "small-l3", 3.5), made_from("small", "small-probe", None)],
+        "u": [made_from("big", "big-l3", 4.0, "u"), made_from("small", "small-l3", 4.0004, "u", score=0.8),
+              made_from("tiny", "tiny-l1", 1.0, "u")],
+    }
+    ranked = best_per_task(per_task)
+    assert [(r.base, r.best.model, r.rank) for r in ranked["t"]] == [("small", "small-l3", 1), ("big", "big-l3", 2)]
+    # equal to three decimals: a shared rank, listed by the higher score
+    assert [(r.base, r.rank) for r in ranked["u"]] == [("big", 1), ("small", 1), ("tiny", 3)]
+    standings = base_model_standings(per_task)
+    assert [(s.base, s.tasks_covered, s.mean_rank, s.rank) for s in standings] == [
+        ("small", 2, 1.0, 1), ("big", 2, 1.5, 2), ("tiny", 1, 3.0, 3)]  # coverage first, then mean rank
+    assert standings[0].mean_reuse == pytest.approx((3.5 + 4.0004) / 2)
+    lines = base_model_markdown(standings, ["t", "u"])
+    assert lines[0] == "## Base models by best reuse score"
+    assert "| 1 | small | 2/2 | 1.00 | 3.750 | 3.500 (#1, small-l3 (onnx)) | 4.000 (#1, small-l3 (onnx)) |" in lines
+    assert base_model_markdown([], ["t"]) == []
+
+
+def test_the_site_and_markdown_rank_base_models(tmp_path):
+    def other_teacher(data: dict) -> None:
+        rename_model(STUDENT, "other-layers3")(data)
+        rename_model("all-MiniLM-L6-v2", "other-teacher")(data)
+        for record in data["records"]:
+            record["teacher"] = "other-teacher"
+
+    runs = [RunResults.model_validate(variant(lambda d: None)),
+            RunResults.model_validate(variant(other_teacher, run_id="other"))]
+    site = build_site(runs, tmp_path / "site")
+    index = site.index.read_text()
+    assert 'id="base-models-section"' in index and "other-layers3" in index
+    section = site.markdown.read_text().split("## Base models by best reuse score")[1].split("\n## ")[0]
+    assert "| all-MiniLM-L6-v2 |" in section and "| other-teacher |" in section
+    assert "other-layers3" in section
