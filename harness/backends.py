@@ -27,7 +27,12 @@ ONNX_FILE = "model.onnx"
 
 
 def _select_inputs(batch: dict[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
-    return {name: batch[name] for name in names if name in batch}
+    """The model's inputs from ``batch``. A ``token_type_ids`` input the tokenizer does not produce (a BERT student
+    read through an MPNet teacher's tokenizer, ``remapped=``) is all zeros, as transformers' BERT defaults it."""
+    selected = {name: batch[name] for name in names if name in batch}
+    if "token_type_ids" in names and "token_type_ids" not in batch and "input_ids" in batch:
+        selected["token_type_ids"] = np.zeros_like(batch["input_ids"])
+    return selected
 
 
 class TorchPredictor:

@@ -298,12 +298,14 @@ class StudentSpec:
     layers: tuple[int, ...] | None = None
     layer_count: int | None = None
     model: str | None = None
+    #: ``remapped=``: the model's embeddings are re-indexed to the teacher's token ids (:mod:`harness.vocab_map`)
+    remap: bool = False
 
     @property
     def label(self) -> str:
         """A short, path-safe name for the student."""
         if self.model:
-            return "model-" + re.sub(r"[^a-zA-Z0-9_.-]+", "-", self.model).strip("-")[:48]
+            return ("remapped-" if self.remap else "model-") + re.sub(r"[^a-zA-Z0-9_.-]+", "-", self.model).strip("-")[:48]
         if self.layers:
             return "layers-" + "-".join(map(str, self.layers))
         return f"layers{self.layer_count}"

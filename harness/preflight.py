@@ -44,12 +44,24 @@ def check_unit_models(unit: Any) -> None:
                 what="student",
             )
             unit.kind.check_model_config(source, student_config)
-            check_student_tokenizer(unit.teacher_name, unit.teacher_source, student.text, source,
-                                    options.trust_remote_code)
+            if student.remap:
+                check_vocabulary_map(unit.teacher_source, student.text, source, options.trust_remote_code)
+            else:
+                check_student_tokenizer(unit.teacher_name, unit.teacher_source, student.text, source,
+                                        options.trust_remote_code)
     if "lora" in unit.methods:
         lora = unit.suite.lora
         check_lora_targets(unit.teacher_source, lora.target_modules, options.trust_remote_code, lora.layers)
     check_intermediate_terms(unit)
+
+
+def check_vocabulary_map(teacher_source: str, student_text: str, student_source: str, trust: bool) -> None:
+    """A ``remapped=`` student must hold every token of the teacher (:func:`harness.vocab_map.vocabulary_map`)."""
+    from harness.models import load_tokenizer
+    from harness.vocab_map import vocabulary_map
+
+    vocabulary_map(load_tokenizer(teacher_source, trust_remote_code=trust),
+                   load_tokenizer(student_source, trust_remote_code=trust), student_text)
 
 
 def check_intermediate_terms(unit: Any) -> None:

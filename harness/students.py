@@ -95,15 +95,40 @@ class OtherModelStudent:
         )
 
 
+class RemappedStudent(OtherModelStudent):
+    """``remapped=ID_OR_PATH``: another model that holds the teacher's tokens under other ids (MiniLM for an
+    MPNet teacher); its input embeddings are re-indexed to the teacher's ids (:mod:`harness.vocab_map`)."""
+
+    def parse(self, text: str, value: str) -> StudentSpec:
+        return StudentSpec(text=text, model=value, remap=True)
+
+    def identity(self, spec: StudentSpec, allow_pickle: bool) -> dict[str, Any] | None:
+        return {**(super().identity(spec, allow_pickle) or {}), "reindexed_to_teacher_ids": True}
+
+    def build(self, unit: Any, spec: StudentSpec) -> Any:
+        from harness.models import load_tokenizer
+        from harness.vocab_map import reindex_input_embeddings, vocabulary_map
+
+        model = super().build(unit, spec)
+        source = resolve_model_source(str(spec.model), allow_pickle=unit.options.allow_pickle)
+        student_tokenizer = load_tokenizer(source, trust_remote_code=unit.options.trust_remote_code)
+        mapping = vocabulary_map(unit.tokenizer, student_tokenizer, spec.text)
+        reindex_input_embeddings(model, mapping, unit.tokenizer.pad_token_id)
+        return model
+
+
 STUDENT_BUILDERS.add("layers", LayerSubsetStudent())
 STUDENT_BUILDERS.add("model", OtherModelStudent())
+STUDENT_BUILDERS.add("remapped", RemappedStudent())
 
 
 def parse_student(text: str) -> StudentSpec:
-    """Parse ``layers=3``, ``layers=0,2,4`` or ``model=ID_OR_PATH`` (or another registered key)."""
+    """Parse ``layers=3``, ``layers=0,2,4``, ``model=ID_OR_PATH`` or ``remapped=ID_OR_PATH`` (or another
+    registered key)."""
     key, sep, value = text.partition("=")
     if not sep or not value:
-        raise ConfigError(f"student {text!r}: expected 'layers=N', 'layers=I,J,...' or 'model=ID_OR_PATH'")
+        raise ConfigError(f"student {text!r}: expected 'layers=N', 'layers=I,J,...', 'model=ID_OR_PATH' or "
+                          "'remapped=ID_OR_PATH'")
     if key not in STUDENT_BUILDERS:
         raise unknown_name_error("student key", key, STUDENT_BUILDERS.names(), where=f"student {text!r}")
     return STUDENT_BUILDERS.get(key).parse(text, value)

@@ -80,8 +80,10 @@ def check_student_tokenizer(teacher_name: str, teacher_source: str, student_text
         return
     difference = tokenizer_difference(teacher, student)
     if difference is not None:
+        hint = ("" if "not in the student's vocabulary" in difference else " (it holds the teacher's tokens under other "
+                f"ids: 'remapped={student_text.partition('=')[2]}' re-indexes its embeddings to the teacher's)")
         raise ConfigError(
             f"student {student_text!r}: its tokenizer ({_describe(student_text, student)}) is not the teacher's "
             f"({_describe(teacher_name, teacher)}): {difference}; distillation feeds both models the teacher's "
-            "token ids, so they must share a vocabulary"
+            f"token ids, so they must share a vocabulary{hint}"
         )

