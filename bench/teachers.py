@@ -156,7 +156,9 @@ def render(rows: list[dict[str, Any]], sources: list[tuple[str, RunResults]]) ->
         env = results.environment or {}
         cpu = env.get("cpu") if isinstance(env, dict) else None
         caps = (results.config or {}).get("max_train"), (results.config or {}).get("max_eval")
-        lines.append(f"- `{path}`: run {results.run_id}, {results.wall_s:.0f} s wall, train cap {caps[0]}, eval cap "
+        lines.append(f"- `{path}`: run {results.run_id} ({results.wall_s:.0f} s wall for this last run, which reuses "
+                     "the stages cached by earlier runs of the script; *train (s)* is each model's own training), "
+                     f"train cap {caps[0]}, eval cap "
                      f"{caps[1]}, CPU {cpu}, commit {env.get('git_commit') if isinstance(env, dict) else None}")
     return "\n".join(lines) + "\n"
 

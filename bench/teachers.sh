@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two teachers side by side on real data (issue #17): the packaged MiniLM (6 x 384, 22.7 M) and mpnet
 # (all-mpnet-base-v2, 12 x 768, 109.5 M), as one matrix run per task: the same training subset, the same eval
-# split, the same students (6, 4 and 3 layers, spread evenly over each teacher's depth), every format. bench/teachers.py then writes
+# split, the same students (6, 4 and 3 layers, spread evenly over each teacher's depth, and the pretrained MiniLM
+# re-indexed to the teacher's token ids, remapped=minilm), every format. bench/teachers.py then writes
 # bench/results/teachers/TEACHERS.md: each teacher's score with its CI, their paired difference on the same eval
 # examples, training cost and batch-1 latency, and each teacher's best student.
 #
@@ -33,7 +34,8 @@ for task in "${TASKS[@]}"; do
   echo "== $task: $train train / $eval eval, teachers minilm and mpnet ($(date -u +%H:%M:%S))"
   start=$(date +%s)
   (cd "$ROOT" && "$PY" -m harness.cli run --tasks "$task" --data-dir "$DATA_DIR" --teacher minilm --teacher mpnet \
-      --student layers=6 --student layers=4 --student layers=3 --training-lanes 1 --max-train "$train" --max-eval "$eval" --out "$out" --quiet)
+      --student layers=6 --student layers=4 --student layers=3 --student remapped=minilm --training-lanes 1 \
+      --max-train "$train" --max-eval "$eval" --out "$out" --quiet)
   cp "$out/results.json" "$ROOT/bench/results/teachers/$task.json"
   echo "   done in $(( $(date +%s) - start )) s -> bench/results/teachers/$task.json"
 done
