@@ -39,6 +39,7 @@ from leaderboard.ranking import (
 )
 from leaderboard.tables import (
     adaptation_table,
+    base_model_plot,
     base_models_table,
     entry_score_cell,
     pareto_plot,
@@ -254,6 +255,11 @@ def render_task_page(
              '<p class="muted">Each way of adapting the pretrained model (PyTorch): the parameters it trained and '
              "its score as a fraction of full fine-tuning's in the same run.</p>"]
             if (adaptation := adaptation_table(entries))
+            else []
+        ),
+        *(
+            ['<h2 id="base-models">Base models side by side</h2>', figures([plot])]
+            if (plot := base_model_plot(task, entries))
             else []
         ),
         "<h2>Score against latency and size</h2>",

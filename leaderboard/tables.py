@@ -105,6 +105,23 @@ def pareto_plot(task: str, entries: Sequence[Entry], caption: str | None = None)
     )
 
 
+def base_model_plot(task: str, entries: Sequence[Entry]) -> str | None:
+    """Score against batch-1 latency with one colour per base model (its teacher and everything made from it):
+    each model's compression ladder on one plot. None when the task has fewer than two base models."""
+    bases = list(dict.fromkeys(e.teacher for e in entries if e.teacher))
+    if len(bases) < 2:
+        return None
+    metric = entries[0].primary_metric
+    points = [plots.Point(e.name, e.p50_ms, e.score, e.teacher or "", e.ci_low if e.has_ci else None,
+                          e.ci_high if e.has_ci else None, role=e.role) for e in entries if e.p50_ms and e.teacher]
+    return figure(
+        plots.scatter(points, title=f"{task}: base models side by side", xlabel="p50 latency, ms (batch 1)",
+                      ylabel=metric, front=True),
+        f"{task}: {metric} (95 % CI) against p50 latency at batch 1; colour: the base model (its fine-tuned teacher "
+        "and every variant made from it), shape: role; dashed, outlined: the Pareto front over all of them.",
+    )
+
+
 def task_plots(task: str, entries: Sequence[Entry]) -> list[str]:
     """Score against p50 latency (batch 1) and against size, with the Pareto fronts."""
     metric = entries[0].primary_metric if entries else "score"

@@ -318,3 +318,8 @@ def test_the_site_and_markdown_rank_base_models(tmp_path):
     section = site.markdown.read_text().split("## Base models by best reuse score")[1].split("\n## ")[0]
     assert "| all-MiniLM-L6-v2 |" in section and "| other-teacher |" in section
     assert "other-layers3" in section
+    page = next(iter(site.task_pages.values())).read_text()
+    plot = page.split('id="base-models"')[1].split("</figure>")[0]
+    assert "base models side by side" in plot and "all-MiniLM-L6-v2" in plot and "other-teacher" in plot
+    alone = build_site(runs[:1], tmp_path / "alone")
+    assert 'id="base-models"' not in next(iter(alone.task_pages.values())).read_text()  # one base model: no plot
