@@ -35,12 +35,13 @@ run: install
 	$(VENV)/bin/reusebench run
 
 # Test workers (pytest-xdist), each pinned to one CPU by tests/conftest.py; a test module stays on one worker
-# (--dist loadscope) so that its module-scoped fixtures (trained tiny models) are built once.
+# (--dist loadscope) so that its module-scoped fixtures (trained tiny models) are built once; modules go out longest
+# first (tests/conftest.py, tests/module_seconds.json) so that both workers finish together.
 TEST_WORKERS ?= 2
 
 test: install-test
 	$(VENV)/bin/ruff check harness tasks reports leaderboard tests bench
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 lint: install-test
 	$(VENV)/bin/ruff check harness tasks reports leaderboard tests bench

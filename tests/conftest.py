@@ -15,6 +15,13 @@ if "REUSEBENCH_DB" not in os.environ:
 
     os.environ["REUSEBENCH_DB"] = "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="reusebench-test-db-"), "results.db")
 
+# The user's named-model folder, read before the cache is replaced below: the slow tests that load the real
+# mpnet and smollm2 look there (and skip when they are not installed); every other test installs into its own.
+if "REUSEBENCH_USER_MODELS" not in os.environ:
+    from harness.named_models import models_dir
+
+    os.environ["REUSEBENCH_USER_MODELS"] = str(models_dir())
+
 # ... and a throw-away stage cache, so that no test reuses another run's (or the user's) trained models.
 if "REUSEBENCH_CACHE" not in os.environ:
     import tempfile
@@ -33,3 +40,23 @@ if _worker.startswith("gw") and hasattr(os, "sched_setaffinity"):
     _cpus = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {_cpus[int(_worker[2:]) % len(_cpus)]})
 
+
+
+# Longest modules first (LPT scheduling). ``make test`` hands whole modules to two workers (--dist loadscope, so
+# that module fixtures are built once) in collection order (--no-loadscope-reorder: xdist would otherwise order
+# them by test count, which put the few-but-slow end-to-end modules last and left one worker idle for minutes).
+# tests/module_seconds.json holds each module's measured seconds (bench/test_durations.py writes it from a JUnit
+# file); a module missing from it counts as the median. The order only moves whole modules: a module's tests keep
+# their order, and every worker computes the same order.
+def pytest_collection_modifyitems(session, config, items):
+    import json
+    import statistics
+    from pathlib import Path
+
+    costs_file = Path(__file__).with_name("module_seconds.json")
+    try:
+        costs = json.loads(costs_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    default = statistics.median(costs.values()) if costs else 0.0
+    items.sort(key=lambda item: -costs.get(item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1], default))

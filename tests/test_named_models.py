@@ -5,6 +5,7 @@ generation, and a whole run with a tiny random MPNet installed as ``mpnet``."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -223,7 +224,7 @@ def test_every_encoder_kind_runs_with_an_installed_mpnet(fake_parts, tmp_path):
 
 @pytest.mark.slow
 def test_the_real_mpnet_loads_when_it_is_installed():
-    folder = named_models.installed_folder(MPNET)
+    folder = named_models.installed_folder(MPNET, Path(os.environ["REUSEBENCH_USER_MODELS"]))
     if folder is None:
         pytest.skip("mpnet is not installed (reusebench models install mpnet)")
     import torch

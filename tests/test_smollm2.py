@@ -7,6 +7,7 @@ with SmolLM2's special tokens and a chat template, read by transformers' real GG
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,12 @@ def test_the_chat_template_frames_the_source_and_only_the_source_is_cut(installe
     assert len(long) == spec.max_length and long[-len(suffix):] == suffix  # the answer turn survives the cut
     with pytest.raises(ConfigError, match="the prompt alone takes"):
         prompt_token_ids(tokenizer, ["x"], _spec(prompt="word " * 30 + "{source}", max_length=64))
+    # A template that refuses the messages is a one-line error naming the task's fields.
+    original = tokenizer.chat_template
+    tokenizer.chat_template = ("{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not "
+                               "supported') }}{% endif %}") + original
+    with pytest.raises(ConfigError, match="system_prompt and prompt: the chat template .* System role not supported"):
+        prompt_token_ids(tokenizer, ["x"], spec)
     # No chat template: the prompt is plain text around the source.
     tokenizer.chat_template = None
     (plain,) = prompt_token_ids(tokenizer, ["a dog"], _spec(prompt="English: {source}\nGerman:"))
@@ -227,7 +234,7 @@ def test_prompted_llama_decodes_the_same_tokens_in_onnx_with_its_kv_cache(instal
 
 @pytest.mark.slow
 def test_the_real_smollm2_loads_when_it_is_installed():
-    folder = named_models.installed_folder(SMOLLM2)
+    folder = named_models.installed_folder(SMOLLM2, Path(os.environ["REUSEBENCH_USER_MODELS"]))
     if folder is None:
         pytest.skip("smollm2 is not installed (reusebench models install smollm2)")
     import transformers

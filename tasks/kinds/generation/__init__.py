@@ -10,7 +10,10 @@
   with ``AutoModelForSeq2SeqLM`` and keeps its own start, end and pad tokens.
 * ``causal`` -- a decoder-only language model (GPT-2 and the like) reads ``source + separator`` and continues with
   the target; the loss covers the target tokens only. The separator is the end-of-text token (added after the
-  source unless the tokenizer already ends it with one), so no task-specific prompt words are needed.
+  source unless the tokenizer already ends it with one), so no task-specific prompt words are needed. A task's
+  ``prompt`` (``"Translate ...: {source}"``) replaces the separator: rendered through the tokenizer's chat
+  template when it has one (SmolLM2-Instruct, ``smollm2``), so the model is tuned and asked in its own format and
+  its end token (``<|im_end|>``) closes the target (:mod:`~tasks.kinds.generation.prompts`).
 
 **Labels.** Targets are tokenized as the tokenizer does it and the first token is dropped when it equals the
 decoder start token: a BERT2BERT target would otherwise read ``[CLS] [CLS] subject``, the decoder learns to emit

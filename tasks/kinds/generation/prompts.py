@@ -28,7 +28,13 @@ def rendered_prompt(tokenizer: Any, spec: TaskSpec) -> str:
         return spec.prompt
     messages = [] if spec.system_prompt is None else [{"role": "system", "content": spec.system_prompt}]
     messages.append({"role": "user", "content": spec.prompt})
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # noqa: BLE001 - the model's own Jinja template: any of its errors is the template's
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        what = "system_prompt and prompt" if spec.system_prompt is not None else "prompt"
+        raise ConfigError(f"task {spec.name!r}: {what}: the chat template of {tokenizer.name_or_path} refuses "
+                          f"them: {first}") from None
 
 
 def prompt_frame(tokenizer: Any, spec: TaskSpec) -> tuple[list[int], list[int]]:
