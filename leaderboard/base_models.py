@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from leaderboard.ranking import VARIANTS, Entry
+from leaderboard.ranking import TEACHERS, VARIANTS, Entry, role_standings
 from reports.escape import md
 
 #: The rule in one paragraph, as the site and ``leaderboard.md`` state it.
@@ -115,4 +115,23 @@ def base_model_markdown(standings: Sequence[BaseModelStanding], tasks: Sequence[
             cells.append(f"{row.reuse_score:.3f} (#{row.rank}, {md(row.best.name)})" if row else "–")
         lines.append(f"| {s.rank}{'=' if s.tied_with else ''} | {md(s.base)} | {s.tasks_covered}/{len(tasks)} | "
                      f"{s.mean_rank:.2f} | {s.mean_reuse:.3f} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def fine_tuned_markdown(per_task: dict[str, list[Entry]], tasks: Sequence[str]) -> list[str]:
+    """``leaderboard.md``'s section: the base models by their fine-tuned teacher's score (PyTorch), per task and
+    overall (:func:`leaderboard.ranking.role_standings`, the site's teachers table)."""
+    standings = role_standings(per_task, TEACHERS)
+    if not standings:
+        return []
+    lines = ["## Base models by fine-tuned score", "",
+             "Each base model's fine-tuned teacher in PyTorch, ranked among the teachers of each task (1 + the number "
+             "whose 95 % CI lies wholly above its own); across tasks, more tasks covered first, then the lower mean "
+             "rank.", "",
+             "| rank | base model | tasks | mean rank | " + " | ".join(md(t) for t in tasks) + " |",
+             "|---|---|---|---|" + "---|" * len(tasks)]
+    for s in standings:
+        cells = [f"{s.values[t]:.4f} (#{s.ranks[t]})" if t in s.values and t in s.ranks else "–" for t in tasks]
+        lines.append(f"| {s.rank}{'=' if s.tied_with else ''} | {md(s.model)} | {s.tasks_covered}/{len(tasks)} | "
+                     f"{s.mean_rank:.2f} | " + " | ".join(cells) + " |")
     return lines + [""]

@@ -8,7 +8,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from leaderboard.base_models import base_model_markdown, base_model_standings
+from leaderboard.base_models import base_model_markdown, base_model_standings, fine_tuned_markdown
 from leaderboard.frames import ENTRY_DTYPES, entries_frame, overall_frame
 from leaderboard.ranking import RANKING_RULE, Entry, OverallEntry
 from reports.adaptation import METHOD_NAMES
@@ -192,5 +192,6 @@ def render_markdown(
 ) -> str:
     """``leaderboard.md``: what to ship per task, the overall ranking and each task's ranking, ties marked ``=``
     and ``≈`` (built from :func:`leaderboard.frames.entries_frame` and :func:`leaderboard.frames.overall_frame`)."""
-    base_models = base_model_markdown(base_model_standings(per_task), list(per_task))
+    base_models = [*fine_tuned_markdown(per_task, list(per_task)),
+                   *base_model_markdown(base_model_standings(per_task), list(per_task))]
     return markdown_from_frames(entries_frame(per_task), overall_frame(overall), ship, base_models)

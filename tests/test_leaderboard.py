@@ -303,6 +303,30 @@ def test_base_models_are_ranked_by_the_best_reuse_score_of_their_variants():
     assert base_model_markdown([], ["t"]) == []
 
 
+def test_base_models_are_also_ranked_by_their_fine_tuned_teachers():
+    from leaderboard.base_models import fine_tuned_markdown
+    from leaderboard.ranking import rank_within_roles
+
+    def teacher(base: str, task: str, score: float, half: float = 0.01) -> Entry:
+        made = entry(base, score, score - half, score + half, task, fmt="pytorch", role="teacher", reuse=None)
+        made.teacher = base
+        return made
+
+    per_task = {"t": [teacher("big", "t", 0.95), teacher("small", "t", 0.80)],
+                "u": [teacher("big", "u", 0.70, half=0.1), teacher("small", "u", 0.75, half=0.1),
+                      teacher("solo", "u", 0.40)]}
+    for entries in per_task.values():
+        rank_within_roles(entries)
+    lines = fine_tuned_markdown(per_task, ["t", "u"])
+    assert lines[0] == "## Base models by fine-tuned score"
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| rank")]
+    # big: #1 on t and tied #1 on u (overlapping CIs); small: #2 and #1; solo covers one task only
+    assert rows == ["| 1 | big | 2/2 | 1.00 | 0.9500 (#1) | 0.7000 (#1) |",
+                    "| 2 | small | 2/2 | 1.50 | 0.8000 (#2) | 0.7500 (#1) |",
+                    "| 3 | solo | 1/2 | 3.00 | – | 0.4000 (#3) |"]
+    assert fine_tuned_markdown({"t": []}, ["t"]) == []
+
+
 def test_the_site_and_markdown_rank_base_models(tmp_path):
     def other_teacher(data: dict) -> None:
         rename_model(STUDENT, "other-layers3")(data)
