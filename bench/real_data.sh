@@ -18,6 +18,8 @@ shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$ROOT/.venv/bin/python}
 SCALE=${SCALE:-1}
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 declare -A TRAIN=( [sst2]=67349 [ag_news]=1000 [mrpc]=3668 [stsb]=5749 [conll2003]=14041
                    [tydiqa_goldp_en]=2196 [aeslc]=14436 [multi30k]=600 )
 declare -A EVAL=(  [sst2]=872 [ag_news]=500 [mrpc]=408 [stsb]=1500 [conll2003]=3250
@@ -30,8 +32,8 @@ TASKS=("$@")
 mkdir -p "$ROOT/bench/results" "$ROOT/bench/runs"
 for task in "${TASKS[@]}"; do
   [ -n "${TRAIN[$task]:-}" ] || { echo "unknown task $task (known: ${ORDER[*]})" >&2; exit 2; }
-  train=$(SCALE=$SCALE N=${TRAIN[$task]} "$PY" -c 'import os; print(max(1, round(float(os.environ["SCALE"]) * int(os.environ["N"]))))')
-  eval=$(SCALE=$SCALE N=${EVAL[$task]} "$PY" -c 'import os; print(max(1, round(float(os.environ["SCALE"]) * int(os.environ["N"]))))')
+  train=$(scaled "${TRAIN[$task]}")
+  eval=$(scaled "${EVAL[$task]}")
   out="$ROOT/bench/runs/$task"
   echo "== $task: $train train / $eval eval ($(date -u +%H:%M:%S))"
   start=$(date +%s)

@@ -17,18 +17,19 @@ shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$ROOT/.venv/bin/python}
 SCALE=${SCALE:-1}
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 declare -A TRAIN=( [multi30k]=2000 [aeslc]=1000 )
 declare -A EVAL=(  [multi30k]=200  [aeslc]=100 )
 ORDER=(multi30k)
 TASKS=("$@")
 [ ${#TASKS[@]} -eq 0 ] && TASKS=("${ORDER[@]}")
-"$PY" -m harness.cli models list | grep -q "smollm2 .*installed:" || {
-  echo "smollm2 is not installed: run '$PY -m harness.cli models install smollm2' first" >&2; exit 2; }
+require_model smollm2
 mkdir -p "$ROOT/bench/results/smollm2" "$ROOT/bench/runs"
 for task in "${TASKS[@]}"; do
   [ -n "${TRAIN[$task]:-}" ] || { echo "unknown task $task (known: ${!TRAIN[*]})" >&2; exit 2; }
-  train=$(SCALE=$SCALE N=${TRAIN[$task]} "$PY" -c 'import os; print(max(1, round(float(os.environ["SCALE"]) * int(os.environ["N"]))))')
-  eval=$(SCALE=$SCALE N=${EVAL[$task]} "$PY" -c 'import os; print(max(1, round(float(os.environ["SCALE"]) * int(os.environ["N"]))))')
+  train=$(scaled "${TRAIN[$task]}")
+  eval=$(scaled "${EVAL[$task]}")
   out="$ROOT/bench/runs/smollm2-$task"
   echo "== $task: $train train / $eval eval, teacher smollm2 ($(date -u +%H:%M:%S))"
   start=$(date +%s)

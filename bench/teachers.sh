@@ -18,18 +18,19 @@ shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$ROOT/.venv/bin/python}
 SCALE=${SCALE:-1}
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 declare -A TRAIN=( [sst2]=1000 [mrpc]=1000 [stsb]=1000 [conll2003]=1000 [tydiqa_goldp_en]=500 )
 declare -A EVAL=(  [sst2]=872  [mrpc]=408  [stsb]=500  [conll2003]=500  [tydiqa_goldp_en]=300 )
 ORDER=(sst2 mrpc stsb conll2003 tydiqa_goldp_en)
 TASKS=("$@")
 [ ${#TASKS[@]} -eq 0 ] && TASKS=("${ORDER[@]}")
-"$PY" -m harness.cli models list | grep -q "mpnet .*installed:" || {
-  echo "mpnet is not installed: run '$PY -m harness.cli models install mpnet' first" >&2; exit 2; }
+require_model mpnet
 mkdir -p "$ROOT/bench/results/teachers" "$ROOT/bench/runs"
 for task in "${TASKS[@]}"; do
   [ -n "${TRAIN[$task]:-}" ] || { echo "unknown task $task (known: ${ORDER[*]})" >&2; exit 2; }
-  train=$(SCALE=$SCALE N=${TRAIN[$task]} "$PY" -c 'import os; print(max(1, round(float(os.environ["SCALE"]) * int(os.environ["N"]))))')
-  eval=$(SCALE=$SCALE N=${EVAL[$task]} "$PY" -c 'import os; print(max(1, round(float(os.environ["SCALE"]) * int(os.environ["N"]))))')
+  train=$(scaled "${TRAIN[$task]}")
+  eval=$(scaled "${EVAL[$task]}")
   out="$ROOT/bench/runs/teachers-$task"
   echo "== $task: $train train / $eval eval, teachers minilm and mpnet ($(date -u +%H:%M:%S))"
   start=$(date +%s)
