@@ -292,7 +292,7 @@ def _check_onnx_export(source: str, config: Any, onnx_task: str) -> None:
 
 @dataclass(frozen=True)
 class StudentSpec:
-    """How a student is made: ``layers`` kept from the teacher, or another ``model``."""
+    """How a student is made: ``layers`` kept from the teacher, a ``narrow`` copy of it, or another ``model``."""
 
     text: str
     layers: tuple[int, ...] | None = None
@@ -300,12 +300,17 @@ class StudentSpec:
     model: str | None = None
     #: ``remapped=``: the model's embeddings are re-indexed to the teacher's token ids (:mod:`harness.vocab_map`)
     remap: bool = False
+    #: ``narrow=``: the width and attention heads of a student narrower than the teacher (:mod:`harness.narrow_students`)
+    hidden: int | None = None
+    heads: int | None = None
 
     @property
     def label(self) -> str:
         """A short, path-safe name for the student."""
         if self.model:
             return ("remapped-" if self.remap else "model-") + re.sub(r"[^a-zA-Z0-9_.-]+", "-", self.model).strip("-")[:48]
+        if self.hidden:
+            return f"narrow{self.layer_count}x{self.hidden}" + (f"x{self.heads}" if self.heads else "")
         if self.layers:
             return "layers-" + "-".join(map(str, self.layers))
         return f"layers{self.layer_count}"

@@ -2,7 +2,7 @@
 
 A builder parses the value after ``=`` into a :class:`harness.models.StudentSpec`, says what identifies
 the student's starting point in a cache key, and builds the (untrained) student for a unit. A new kind
-of student (a narrower configuration, a pruned teacher) is one more builder registered here.
+of student (a pruned teacher, say) is one more builder registered here.
 """
 
 from __future__ import annotations
@@ -117,18 +117,39 @@ class RemappedStudent(OtherModelStudent):
         return model
 
 
+class NarrowStudent:
+    """``narrow=LxH`` or ``narrow=LxHxA``: L layers of width H (A heads), initialised from scratch but for the
+    teacher's embeddings projected to width H (:mod:`harness.narrow_students`)."""
+
+    def parse(self, text: str, value: str) -> StudentSpec:
+        from harness.narrow_students import parse_narrow
+
+        layers, hidden, heads = parse_narrow(text, value)
+        return StudentSpec(text=text, layer_count=layers, hidden=hidden, heads=heads)
+
+    def identity(self, spec: StudentSpec, allow_pickle: bool) -> dict[str, Any] | None:
+        return None
+
+    def build(self, unit: Any, spec: StudentSpec) -> Any:
+        from harness.narrow_students import build_narrow_student
+
+        return build_narrow_student(unit.teacher_model, spec.text, spec.layer_count or 1, int(spec.hidden or 0),
+                                    spec.heads)
+
+
 STUDENT_BUILDERS.add("layers", LayerSubsetStudent())
+STUDENT_BUILDERS.add("narrow", NarrowStudent())
 STUDENT_BUILDERS.add("model", OtherModelStudent())
 STUDENT_BUILDERS.add("remapped", RemappedStudent())
 
 
 def parse_student(text: str) -> StudentSpec:
-    """Parse ``layers=3``, ``layers=0,2,4``, ``model=ID_OR_PATH`` or ``remapped=ID_OR_PATH`` (or another
-    registered key)."""
+    """Parse ``layers=3``, ``layers=0,2,4``, ``narrow=4x192``, ``model=ID_OR_PATH`` or ``remapped=ID_OR_PATH``
+    (or another registered key)."""
     key, sep, value = text.partition("=")
     if not sep or not value:
-        raise ConfigError(f"student {text!r}: expected 'layers=N', 'layers=I,J,...', 'model=ID_OR_PATH' or "
-                          "'remapped=ID_OR_PATH'")
+        raise ConfigError(f"student {text!r}: expected 'layers=N', 'layers=I,J,...', 'narrow=LxH', "
+                          "'model=ID_OR_PATH' or 'remapped=ID_OR_PATH'")
     if key not in STUDENT_BUILDERS:
         raise unknown_name_error("student key", key, STUDENT_BUILDERS.names(), where=f"student {text!r}")
     return STUDENT_BUILDERS.get(key).parse(text, value)

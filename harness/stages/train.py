@@ -222,6 +222,8 @@ class DistillStage(_TrainingStage):
         teacher_n *= unit.kind.params_per_encoder_param
         keep = len(student.layers) if student.layers else (student.layer_count or layers)
         student_n = teacher_n * keep / max(layers, 1)
+        if student.hidden:  # a narrow student: 12·L·H² at its own width
+            student_n = 12.0 * keep * student.hidden**2 * unit.kind.params_per_encoder_param
         epochs = unit.spec.distillation.epochs or unit.spec.training.epochs
         if memo_applies(unit.kind, unit.distillation_weights, unit.spec.distillation.reuse_teacher_outputs,
                         frozenset(INTERMEDIATE_TERMS)):
