@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.results import Record, RunResults, load_results  # noqa: E402
+from reports.adaptation import ESTIMATOR_NAMES, EstimateRow, estimate_rows, estimate_trust  # noqa: E402
 from tasks.metrics.paired import paired_summary  # noqa: E402
 
 
@@ -152,16 +153,54 @@ def render(rows: list[dict[str, Any]], sources: list[tuple[str, RunResults]]) ->
             lines.append(f"| {row['task']} | {row['teacher']} | {rung['model']} | {rung['params_m']:.1f} | "
                          f"{rung['format']} | {rung['score']:.4f} | {rung['retention']:.3f} | {rung['speedup']:.1f}× "
                          f"| {bar} |")
+    lines += selection_lines([row for _, results in sources for row in estimate_rows(results)])
     lines += ["", "Runs:", ""]
     for path, results in sources:
         env = results.environment or {}
         cpu = env.get("cpu") if isinstance(env, dict) else None
         caps = (results.config or {}).get("max_train"), (results.config or {}).get("max_eval")
-        lines.append(f"- `{path}`: run {results.run_id} ({results.wall_s:.0f} s wall for this last run, which reuses "
-                     "the stages cached by earlier runs of the script; *train (s)* is each model's own training), "
-                     f"train cap {caps[0]}, eval cap "
+        reused = any(record.cached for record in results.records)
+        wall = (f"{results.wall_s:.0f} s wall for this last run, which reuses stages cached by earlier runs of the "
+                "script; *train (s)* is each model's own training" if reused else f"{results.wall_s:.0f} s wall")
+        lines.append(f"- `{path}`: run {results.run_id} ({wall}), train cap {caps[0]}, eval cap "
                      f"{caps[1]}, CPU {cpu}, commit {env.get('git_commit') if isinstance(env, dict) else None}")
     return "\n".join(lines) + "\n"
+
+
+def selection_lines(rows: list[EstimateRow]) -> list[str]:
+    """Whether each transferability estimate ranks the teachers of a task as fine-tuning did, and Kendall's τ
+    between each estimate and the fine-tuned scores over every (task, teacher) pair of the files."""
+    lines = [
+        "", "## Do the estimates pick the better teacher?", "",
+        "LogME and H-score of each pretrained model's frozen features on the task's training subset (up to 1,000 "
+        "examples, before any training; docs/adaptation.md), against the score that model reached fine-tuned. "
+        "*picks*: the teacher each estimate ranks first, and whether fine-tuning agrees. *τ*: Kendall's τ over "
+        "every (task, teacher) pair below; the tasks' metrics differ, so within-task agreement is the figure that "
+        "model selection rests on.", "",
+        "| task | teacher | LogME | H-score | fine-tuned score |", "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = [_num(row.value(key)) for key in ("logme", "hscore")]
+        lines.append(f"| {row.task} | {row.teacher} | {cells[0]} | {cells[1]} | {_num(row.record.score, 4)} |")
+    lines.append("")
+    for task in dict.fromkeys(row.task for row in rows):
+        candidates = [row for row in rows if row.task == task and row.record.score is not None]
+        if len(candidates) < 2:
+            continue
+        best = max(candidates, key=lambda row: row.record.score).teacher
+        for estimator in ("logme", "hscore"):
+            scored = [row for row in candidates if row.value(estimator) is not None]
+            if len(scored) < 2:
+                continue
+            picked = max(scored, key=lambda row: row.value(estimator)).teacher
+            verdict = "agrees" if picked == best else f"disagrees (fine-tuning ranks {best} first)"
+            lines.append(f"- {task}: {ESTIMATOR_NAMES[estimator]} picks {picked}; fine-tuning {verdict}")
+    for trust in (t for t in estimate_trust(rows) if t.pairs):  # LEEP has no value for a pretrained encoder
+        name = ESTIMATOR_NAMES[trust.estimator]
+        lines.append(f"- {name} over all pairs: " + (
+            f"no τ ({trust.reason})" if trust.tau is None
+            else f"τ = {trust.tau:+.2f} (p = {trust.p_value:.3f}, {trust.pairs} pairs)"))
+    return lines
 
 
 def main() -> None:
