@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness.results import Record, RunResults, load_results  # noqa: E402
 from reports.adaptation import ESTIMATOR_NAMES, EstimateRow, estimate_rows, estimate_trust  # noqa: E402
+from reports.ladder import ladders  # noqa: E402
 from tasks.metrics.paired import paired_summary  # noqa: E402
 
 
@@ -48,20 +49,6 @@ def _best_student(records: list[Record], teacher: Record) -> dict[str, Any] | No
             "retention": best.score / teacher.score, "speedup": base / _p50(best)}
 
 
-def _ladder(records: list[Record], teacher: Record) -> list[dict[str, Any]]:
-    """Each student of ``teacher`` at its best format (highest score, ties: faster), smallest first."""
-    base = _p50(teacher)
-    rungs = []
-    for model in dict.fromkeys(r.model for r in records if r.teacher == teacher.teacher and r.role == "student"):
-        formats = [r for r in records if r.model == model and r.status == "ok" and r.score is not None and _p50(r)]
-        if not formats or not teacher.score or not base:
-            continue
-        best = max(formats, key=lambda r: (r.score, -_p50(r)))
-        rungs.append({"model": model, "format": best.format, "params_m": best.params / 1e6, "score": best.score,
-                      "retention": best.score / teacher.score, "speedup": base / _p50(best)})
-    return sorted(rungs, key=lambda rung: rung["params_m"])
-
-
 def _adapted(records: list[Record], teacher: str, method: str) -> float | None:
     """The score of ``teacher`` adapted by ``method`` (``probe``, ``lora``) in PyTorch, if the run has it."""
     return next((r.score for r in records if r.teacher == teacher and r.role == "adapted" and r.format == "pytorch"
@@ -71,6 +58,7 @@ def _adapted(records: list[Record], teacher: str, method: str) -> float | None:
 def task_rows(results: RunResults) -> list[dict[str, Any]]:
     """One row per (task, teacher), the first teacher being the reference of the paired comparison."""
     rows = []
+    ladder = ladders(results)
     for task in dict.fromkeys(r.task for r in results.records):
         records = [r for r in results.records if r.task == task]
         teachers = list(dict.fromkeys(r.teacher for r in records if r.role == "teacher"))
@@ -83,7 +71,7 @@ def task_rows(results: RunResults) -> list[dict[str, Any]]:
             row = {"task": task, "teacher": name, "metric": record.primary_metric, "score": record.score,
                    "ci": list(record.score_ci) if record.score_ci else [None, None], "examples": record.eval_examples, "params_m": record.params / 1e6,
                    "train_s": record.train.wall_s if record.train else None, "p50_ms": _p50(record),
-                   "student": _best_student(records, record), "ladder": _ladder(records, record),
+                   "student": _best_student(records, record), "ladder": ladder.get((task, name), []),
                    "probe": _adapted(records, name, "probe"), "lora": _adapted(records, name, "lora")}
             if record is not reference and reference is not None and eval_set is not None and record.predictions:
                 paired = paired_summary(
@@ -149,10 +137,10 @@ def render(rows: list[dict[str, Any]], sources: list[tuple[str, RunResults]]) ->
     ]
     for row in rows:
         for rung in row["ladder"]:
-            bar = "yes" if rung["retention"] >= 0.97 and rung["speedup"] >= 2.5 else "no"
-            lines.append(f"| {row['task']} | {row['teacher']} | {rung['model']} | {rung['params_m']:.1f} | "
-                         f"{rung['format']} | {rung['score']:.4f} | {rung['retention']:.3f} | {rung['speedup']:.1f}× "
-                         f"| {bar} |")
+            speedup = rung.speedup or 0.0
+            bar = "yes" if rung.keeps_teacher and speedup >= 2.5 else "no"
+            lines.append(f"| {row['task']} | {row['teacher']} | {rung.student} | {rung.params / 1e6:.1f} | "
+                         f"{rung.format} | {rung.score:.4f} | {rung.retention:.3f} | {speedup:.1f}× | {bar} |")
     lines += selection_lines([row for _, results in sources for row in estimate_rows(results)])
     lines += ["", "Runs:", ""]
     for path, results in sources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.results import Record, RunResults
 from reports.adaptation import adaptation_section_md, estimates_section_md
 from reports.escape import md, md_code
+from reports.ladder import ladder_section_md
 from reports.notes import record_notes, task_notes
 from reports.recommend import recommendations
 from reports.scorecard import REUSE_SCORE_FORMULA
@@ -145,6 +146,7 @@ def render_scorecard_md(results: RunResults) -> str:
         "interval; flips: examples right→wrong (↓) and wrong→right (↑); TOST: equivalence within the suite's "
         "margin (`equivalence_margin` points).",
         "",
+        *ladder_section_md(results),
         *adaptation_section_md(results),
         *estimates_section_md(results),
         "## Records",
