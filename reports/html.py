@@ -19,6 +19,7 @@ from reports.figures import (
     training_cost_plot,
 )
 from reports.glossary import REPORT_TERMS, glossary_section
+from reports.ladder import ladder_section_html
 from reports.noise import noise_summary
 from reports.page import Cell, esc, figures, page, table, write_text_atomic
 from reports.scorecard import REUSE_SCORE_FORMULA, attach_scorecards
@@ -101,6 +102,7 @@ def render_report(results: RunResults) -> str:
         f"<p>{esc(REUSE_SCORE_WHY)} Retention intervals are the variant's bootstrap CI divided by the teacher's "
         "score; ▼ marks a retention loss beyond that interval. Export parity: change of the task metric after "
         "export and prediction agreement with the PyTorch source (✓ within the suite's tolerance).</p>",
+        ladder_section_html(results),
         adaptation_section_html(results),
         estimates_section_html(results),
         '<h2 id="plots">Plots</h2>',

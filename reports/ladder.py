@@ -10,6 +10,7 @@ when size matters; the report names it, or says that none does and which comes c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.results import RunResults
@@ -64,7 +65,8 @@ def smallest_keeper(rungs: list[Rung]) -> Rung | None:
     return next((rung for rung in rungs if rung.keeps_teacher), None)
 
 
-def _verdict(rungs: list[Rung]) -> str:
+def _verdict(rungs: list[Rung], md: Callable[[object], str] = str) -> str:
+    """The sentence that names the smallest keeper, or the closest student (names passed through ``md``)."""
     keeper = smallest_keeper(rungs)
     if keeper is not None:
         speed = f", {fmt(keeper.speedup, 1)}× at batch 1" if keeper.speedup else ""
@@ -98,5 +100,31 @@ def ladder_section_md(results: RunResults) -> list[str]:
                 f"{fmt(rung.speedup, 2, '×')} |"
             )
     lines.append("")
-    lines += [f"- {md(task)} · {md(teacher)}: {_verdict(rungs)}" for (task, teacher), rungs in grouped.items()]
+    lines += [f"- {md(task)} · {md(teacher)}: {_verdict(rungs, md)}" for (task, teacher), rungs in grouped.items()]
     return [*lines, ""]
+
+
+def ladder_section_html(results: RunResults) -> str:
+    """The report's "Compression ladder" section ("" when the run has no scored student)."""
+    from reports.page import Cell, esc, table
+
+    grouped = ladders(results)
+    if not grouped:
+        return ""
+    rows = [
+        [rung.task, rung.teacher, rung.student, Cell(f"{rung.params / 1e6:.1f}", rung.params, numeric=True),
+         rung.format, Cell(fmt(rung.size_mb, 1), rung.size_mb, numeric=True),
+         Cell(fmt(rung.score, 4), rung.score, numeric=True), Cell(fmt(rung.retention, 3), rung.retention, numeric=True),
+         Cell(fmt(rung.speedup, 2, "×"), rung.speedup, numeric=True)]
+        for rungs in grouped.values() for rung in rungs
+    ]
+    verdicts = "".join(f"<li>{esc(task)} · {esc(teacher)}: {esc(_verdict(rungs))}</li>"
+                       for (task, teacher), rungs in grouped.items())
+    return "\n".join([
+        '<h2 id="ladder">Compression ladder</h2>',
+        "<p>Each student at its best format (highest score; ties: the faster), fewest parameters first; retention "
+        "and speedup as in the scorecards. The plots below show the Pareto front of the same variants.</p>",
+        table("ladder-table", ["task", "teacher", "student", "params (M)", "format", "size (MB)", "score",
+                               "retention", "speedup"], rows),
+        f"<ul>{verdicts}</ul>",
+    ])

@@ -70,3 +70,11 @@ def test_a_run_without_students_has_no_ladder(tmp_path):
     data["scorecards"] = []
     results = load_results(write_run(tmp_path, data))
     assert ladders(results) == {} and "Compression ladder" not in render_scorecard_md(results)
+
+
+def test_the_html_report_has_the_ladder_and_its_verdict(tmp_path):
+    from reports.html import render_report
+
+    page = render_report(with_small_student(0.70, tmp_path))
+    assert '<h2 id="ladder">Compression ladder</h2>' in page and 'id="ladder-table"' in page
+    assert f"the smallest student keeping ≥ 0.97 of the teacher is {SMALL} in onnx" in page
