@@ -147,7 +147,7 @@ def render(rows: list[dict[str, Any]], sources: list[tuple[str, RunResults]]) ->
         env = results.environment or {}
         cpu = env.get("cpu") if isinstance(env, dict) else None
         caps = (results.config or {}).get("max_train"), (results.config or {}).get("max_eval")
-        reused = any(record.cached for record in results.records)
+        reused = any(getattr(record, "cached", False) for record in results.records)
         wall = (f"{results.wall_s:.0f} s wall for this last run, which reuses stages cached by earlier runs of the "
                 "script; *train (s)* is each model's own training" if reused else f"{results.wall_s:.0f} s wall")
         lines.append(f"- `{path}`: run {results.run_id} ({wall}), train cap {caps[0]}, eval cap "
