@@ -261,6 +261,24 @@ def tutorial_section(data: dict[str, Any]) -> str:
     )
 
 
+def _model_options(spec: dict[str, Any], teacher: dict[str, Any] | None, student: dict[str, Any] | None) -> list[str]:
+    """What an experiment changed beyond the teacher's recipe: another teacher than the packaged MiniLM, another
+    student than the 3-layer subset, the distillation's own epochs, rate and intermediate terms."""
+    options = []
+    if teacher and teacher.get("model") != "all-MiniLM-L6-v2":
+        options.append(f"teacher {teacher['model']}")
+    label = (student or {}).get("model", "").rsplit("-", 1)[-1]
+    if student and label != "layers3":
+        options.append(f"student {label}")
+    distillation = spec.get("distillation") or {}
+    if student and (distillation.get("epochs") or distillation.get("learning_rate")):
+        options.append(f"distillation {_fmt(distillation.get('epochs'), 0)}, {_rate(distillation.get('learning_rate'))}")
+    terms = [t for t in ("hidden_mse", "attention_kl", "relation_kl") if (distillation.get("weights") or {}).get(t)]
+    if student and terms:
+        options.append("+ " + " + ".join(terms))
+    return options
+
+
 def experiments_section(folder: Path) -> str:
     """One row per experiment results file: the recipe it recorded and the scores it got."""
     lines = [
@@ -283,6 +301,7 @@ def experiments_section(folder: Path) -> str:
             options.append(f"new parameters lr {_rate(training['new_parameters_learning_rate'])}")
         if spec.get("swap_pairs"):
             options.append("swap_pairs")
+        options += _model_options(spec, teacher, student)
         recipe = (
             f"{_fmt(training.get('epochs'), 0)}, {_rate(training.get('learning_rate'))}, {training.get('batch_size')}"
             + (f"; {', '.join(options)}" if options else "")

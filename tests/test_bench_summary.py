@@ -59,3 +59,16 @@ def test_training_cost_comes_from_the_records():
     row = summarize_module.summarize(results([teacher, student]))
     assert row["train_s"] == [617.2, 527.3]
     assert "| 617 + 527 | 10 s |" in summarize_module.table([row])
+
+
+def test_an_experiment_row_names_another_teacher_student_and_distillation_recipe():
+    spec = {"distillation": {"epochs": 10, "learning_rate": 1e-3,
+                             "weights": {"hard_ce": 0.9, "hidden_mse": 1.0, "relation_kl": 1.0}}}
+    teacher = {"model": "all-mpnet-base-v2"}
+    student = {"model": "all-mpnet-base-v2-narrow3x192"}
+    assert summarize_module._model_options(spec, teacher, student) == [
+        "teacher all-mpnet-base-v2", "student narrow3x192", "distillation 10, 1e-3", "+ hidden_mse + relation_kl"]
+    # the packaged teacher and student, and no student at all, add nothing
+    assert summarize_module._model_options({}, {"model": "all-MiniLM-L6-v2"},
+                                           {"model": "all-MiniLM-L6-v2-layers3"}) == []
+    assert summarize_module._model_options(spec, {"model": "all-MiniLM-L6-v2"}, None) == []
