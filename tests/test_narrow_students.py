@@ -13,19 +13,10 @@ from harness.cli import main
 from harness.narrow_students import build_narrow_student, embedding_projection, narrow_config
 from harness.students import parse_student
 from tasks.errors import ConfigError
+from tests.test_intermediate_distill import TASK
 from tests.tiny_models import save_tiny_model
 
-TASK = """
-name: tiny-narrow
-kind: classification
-data: {{source: builtin, generator: sentiment, train_size: 64, eval_size: 16, seed: 1}}
-columns: {{text: text, label: label}}
-labels: [negative, positive]
-max_length: 32
-primary_metric: accuracy
-training: {{epochs: 1, learning_rate: 1.0e-4, batch_size: 16}}
-distillation: {distillation}
-"""
+# the tiny classification task of the intermediate-term tests: 64 training examples, a distillation block to fill
 SUITE = """
 name: tiny-narrow
 tasks: [{task}]
@@ -100,7 +91,7 @@ def test_the_student_has_the_teachers_head_and_its_projected_embeddings():
 
 def _run(tmp_path, student: str, distillation: str, tasks: str | None = None) -> int:
     teacher = save_tiny_model(tmp_path / "pretrained", layers=2)
-    task = tmp_path / "tiny-narrow.yaml"
+    task = tmp_path / "tiny-inter.yaml"
     task.write_text(TASK.format(distillation=distillation))
     suite = tmp_path / "suite.yaml"
     suite.write_text(SUITE.format(task=task, student=student))
