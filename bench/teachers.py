@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness.results import Record, RunResults, load_results  # noqa: E402
 from reports.adaptation import ESTIMATOR_NAMES, EstimateRow, estimate_rows, estimate_trust  # noqa: E402
-from reports.ladder import ladders  # noqa: E402
+from reports.ladder import Rung, ladders  # noqa: E402
 from tasks.metrics.paired import paired_summary  # noqa: E402
 
 
@@ -37,16 +37,9 @@ def _teacher(records: list[Record], teacher: str) -> Record | None:
                  and r.status == "ok"), None)
 
 
-def _best_student(records: list[Record], teacher: Record) -> dict[str, Any] | None:
-    """The student format with the highest score (ties: the faster one), with retention and batch-1 speedup."""
-    base = _p50(teacher)
-    students = [r for r in records if r.teacher == teacher.teacher and r.role == "student" and r.status == "ok"
-                and r.score is not None and _p50(r)]
-    if not students or not teacher.score or not base:
-        return None
-    best = max(students, key=lambda r: (r.score, -_p50(r)))
-    return {"model": best.model, "format": best.format, "score": best.score,
-            "retention": best.score / teacher.score, "speedup": base / _p50(best)}
+def _best_student(rungs: list[Rung]) -> Rung | None:
+    """The ladder's student with the highest score (ties: the faster one)."""
+    return max(rungs, key=lambda rung: (rung.score, rung.speedup or 0.0), default=None)
 
 
 def _adapted(records: list[Record], teacher: str, method: str) -> float | None:
@@ -71,7 +64,7 @@ def task_rows(results: RunResults) -> list[dict[str, Any]]:
             row = {"task": task, "teacher": name, "metric": record.primary_metric, "score": record.score,
                    "ci": list(record.score_ci) if record.score_ci else [None, None], "examples": record.eval_examples, "params_m": record.params / 1e6,
                    "train_s": record.train.wall_s if record.train else None, "p50_ms": _p50(record),
-                   "student": _best_student(records, record), "ladder": ladder.get((task, name), []),
+                   "student": _best_student(ladder.get((task, name), [])), "ladder": ladder.get((task, name), []),
                    "probe": _adapted(records, name, "probe"), "lora": _adapted(records, name, "lora")}
             if record is not reference and reference is not None and eval_set is not None and record.predictions:
                 paired = paired_summary(
@@ -123,9 +116,9 @@ def render(rows: list[dict[str, Any]], sources: list[tuple[str, RunResults]]) ->
             f"| {row['task']} ({row['metric']}, {row['examples']} eval) | {row['teacher']} | {row['params_m']:.1f} "
             f"| {_num(row['score'], 4)} [{_num(ci[0])}, {_num(ci[1])}] | {diff} "
             f"| {_p(paired.get('mcnemar_p') if paired else None)} | {_num(row['train_s'], 0)} "
-            f"| {_num(row['p50_ms'], 1)} | {_num(row['probe'], 4)} | {_num(row['lora'], 4)} | {student['model'] + ' (' + student['format'] + ')' if student else '–'} "
-            f"| {_num(student['retention'] if student else None)} | "
-            f"{(_num(student['speedup'], 1) + '×') if student else '–'} |"
+            f"| {_num(row['p50_ms'], 1)} | {_num(row['probe'], 4)} | {_num(row['lora'], 4)} | {student.student + ' (' + student.format + ')' if student else '–'} "
+            f"| {_num(student.retention if student else None)} | "
+            f"{(_num(student.speedup, 1) + '×') if student else '–'} |"
         )
     lines += [
         "", "## Each teacher's compression ladder", "",
