@@ -64,6 +64,11 @@ def narrow_config(teacher_config: Any, text: str, layers: int, hidden: int, head
     return config
 
 
+def spec_config(teacher_config: Any, spec: Any) -> Any:
+    """:func:`narrow_config` for a parsed ``narrow=`` :class:`harness.models.StudentSpec`."""
+    return narrow_config(teacher_config, spec.text, spec.layer_count or 1, int(spec.hidden or 0), spec.heads)
+
+
 def embedding_projection(word_embeddings: Any, hidden: int) -> Any:
     """The ``teacher width × hidden`` matrix onto the first ``hidden`` principal directions of the word table."""
     import torch
@@ -73,12 +78,13 @@ def embedding_projection(word_embeddings: Any, hidden: int) -> Any:
     return directions[:hidden].T.contiguous()
 
 
-def build_narrow_student(teacher: Any, text: str, layers: int, hidden: int, heads: int | None) -> Any:
-    """A randomly initialised model of the teacher's class (same task head) at the narrow configuration,
-    its embedding tables the teacher's projected by :func:`embedding_projection`."""
+def build_narrow_student(teacher: Any, spec: Any) -> Any:
+    """A randomly initialised model of the teacher's class (same task head) at the configuration of the
+    ``narrow=`` ``spec``, its embedding tables the teacher's projected by :func:`embedding_projection`."""
     import torch
 
-    config = narrow_config(teacher.config, text, layers, hidden, heads)
+    config = spec_config(teacher.config, spec)
+    hidden = config.hidden_size
     student = type(teacher)(config)
     teacher_tables = getattr(teacher.base_model, "embeddings", None)
     student_tables = getattr(student.base_model, "embeddings", None)

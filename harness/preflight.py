@@ -34,12 +34,12 @@ def check_unit_models(unit: Any) -> None:
     unit.kind.check_model_config(unit.teacher_source, teacher_config)
     for student in unit.students:
         if student.hidden:  # a narrow copy of the teacher: its configuration must fit
-            from harness.narrow_students import narrow_config
+            from harness.narrow_students import spec_config
 
             if custom_model:  # the kind builds its own model from the checkpoint (generation's BERT2BERT)
                 raise ConfigError(f"student {student.text!r}: narrow students are built for the encoder kinds' "
                                   f"models; kind {unit.kind.name!r} builds its own, so use 'layers=' or 'model='")
-            narrow_config(teacher_config, student.text, student.layer_count or 1, student.hidden, student.heads)
+            spec_config(teacher_config, student)
         if student.model:
             source = resolve_model_source(student.model, allow_pickle=options.allow_pickle)
             student_config = check_model(
@@ -78,7 +78,7 @@ def check_intermediate_terms(unit: Any) -> None:
     import transformers
 
     from harness.intermediate import INTERMEDIATE_TERMS, check_intermediate
-    from harness.narrow_students import narrow_config
+    from harness.narrow_students import spec_config
 
     weights = unit.distillation_weights
     if not unit.students or not any(weights.get(term) for term in INTERMEDIATE_TERMS):
@@ -91,9 +91,7 @@ def check_intermediate_terms(unit: Any) -> None:
             config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=trust)
             check_intermediate(weights, unit.spec.distillation, teacher_config, config)
         elif student.hidden:
-            config = narrow_config(teacher_config, student.text, student.layer_count or 1, student.hidden,
-                                   student.heads)
-            check_intermediate(weights, unit.spec.distillation, teacher_config, config)
+            check_intermediate(weights, unit.spec.distillation, teacher_config, spec_config(teacher_config, student))
         else:  # a subset of the teacher's layers: its width and heads
             layers = len(student.layers) if student.layers else student.layer_count
             check_intermediate(weights, unit.spec.distillation, teacher_config, teacher_config, student_layers=layers)

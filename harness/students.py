@@ -133,8 +133,7 @@ class NarrowStudent:
     def build(self, unit: Any, spec: StudentSpec) -> Any:
         from harness.narrow_students import build_narrow_student
 
-        return build_narrow_student(unit.teacher_model, spec.text, spec.layer_count or 1, int(spec.hidden or 0),
-                                    spec.heads)
+        return build_narrow_student(unit.teacher_model, spec)
 
 
 STUDENT_BUILDERS.add("layers", LayerSubsetStudent())

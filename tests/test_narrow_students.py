@@ -72,7 +72,7 @@ def test_a_student_that_does_not_fit_is_a_one_line_error(config, args, message):
 def test_the_student_has_the_teachers_head_and_its_projected_embeddings():
     torch.manual_seed(0)
     teacher = transformers.BertForSequenceClassification(teacher_config(num_labels=3)).eval()
-    student = build_narrow_student(teacher, "narrow=2x8", 2, 8, None).eval()
+    student = build_narrow_student(teacher, parse_student("narrow=2x8")).eval()
     assert type(student) is type(teacher) and student.config.num_labels == 3
     assert sum(p.numel() for p in student.parameters()) < sum(p.numel() for p in teacher.parameters()) / 3
     projection = embedding_projection(teacher.get_input_embeddings().weight, 8)
