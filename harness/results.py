@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.json_text import dumps_readable
 from harness.result_checks import check_results, check_values
 from harness.result_models import (
     EvalSet,
@@ -72,8 +73,9 @@ __all__ = [
 
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write JSON so that a reader never sees a half-written file (temp file, fsync, rename; a symbolic
-    link at ``path`` is replaced, never written through). NaN and infinities are refused."""
-    text = json.dumps(payload, indent=2, allow_nan=False, default=str)
+    link at ``path`` is replaced, never written through). NaN and infinities are refused. Lists of plain values
+    (per-example predictions) are written on one line (``harness.json_text``)."""
+    text = dumps_readable(payload)
     write_text_atomic(Path(path), text, fsync=True)
 
 
