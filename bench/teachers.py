@@ -48,6 +48,13 @@ def _adapted(records: list[Record], teacher: str, method: str) -> float | None:
                  and r.model.endswith(f"({method})") and r.status == "ok"), None)
 
 
+def _retention_withheld(results: RunResults, task: str, teacher: str) -> bool:
+    """Whether the run withheld the retention of ``teacher``'s students on ``task``: a teacher that does not
+    beat the task's trivial baseline by more than its CI (reports/scorecard.py) has nothing to retain."""
+    return any(card.task == task and card.teacher == teacher and card.role == "student"
+               and card.retention is None and card.retention_reported is False for card in results.scorecards)
+
+
 def task_rows(results: RunResults) -> list[dict[str, Any]]:
     """One row per (task, teacher), the first teacher being the reference of the paired comparison."""
     rows = []
@@ -65,7 +72,8 @@ def task_rows(results: RunResults) -> list[dict[str, Any]]:
                    "ci": list(record.score_ci) if record.score_ci else [None, None], "examples": record.eval_examples, "params_m": record.params / 1e6,
                    "train_s": record.train.wall_s if record.train else None, "p50_ms": _p50(record),
                    "student": _best_student(ladder.get((task, name), [])), "ladder": ladder.get((task, name), []),
-                   "probe": _adapted(records, name, "probe"), "lora": _adapted(records, name, "lora")}
+                   "probe": _adapted(records, name, "probe"), "lora": _adapted(records, name, "lora"),
+                   "withheld": _retention_withheld(results, task, name)}
             if record is not reference and reference is not None and eval_set is not None and record.predictions:
                 paired = paired_summary(
                     eval_set.metric or "", reference.predictions, record.predictions, eval_set.references,
@@ -112,11 +120,13 @@ def render(rows: list[dict[str, Any]], sources: list[tuple[str, RunResults]]) ->
         diff = (f"{paired['difference']:+.4f} [{paired['ci'][0]:+.4f}, {paired['ci'][1]:+.4f}]"
                 if paired and paired["difference"] is not None and paired["ci"] else "(reference)")
         student = row["student"]
+        named = (f"{student.student} ({student.format})" if student else
+                 "withheld: the teacher does not beat the trivial baseline" if row.get("withheld") else "–")
         lines.append(
             f"| {row['task']} ({row['metric']}, {row['examples']} eval) | {row['teacher']} | {row['params_m']:.1f} "
             f"| {_num(row['score'], 4)} [{_num(ci[0])}, {_num(ci[1])}] | {diff} "
             f"| {_p(paired.get('mcnemar_p') if paired else None)} | {_num(row['train_s'], 0)} "
-            f"| {_num(row['p50_ms'], 1)} | {_num(row['probe'], 4)} | {_num(row['lora'], 4)} | {student.student + ' (' + student.format + ')' if student else '–'} "
+            f"| {_num(row['p50_ms'], 1)} | {_num(row['probe'], 4)} | {_num(row['lora'], 4)} | {named} "
             f"| {_num(student.retention if student else None)} | "
             f"{(_num(student.speedup, 1) + '×') if student else '–'} |"
         )

@@ -8,6 +8,11 @@
 #
 #   bench/teachers.sh DATA_DIR [TASK ...]          # default: every task below; needs 'reusebench models install mpnet'
 #   SCALE=0.5 bench/teachers.sh DATA_DIR sst2      # half of each cap
+#   NO_STUDENTS=1 bench/teachers.sh DATA_DIR stsb  # teachers and adaptation methods only (below)
+#
+# Students and methods: the quick suite's settings (its four adaptation methods, LoRA at 2e-3) plus the four
+# students above. NO_STUDENTS=1 runs bench/recipes/adaptation-suite.yaml instead (estimates, probe, LoRA at 5e-4,
+# full fine-tuning, PyTorch, no students): mpnet's ladder costs about 40 minutes a task on 2 cores.
 #
 # Caps (train / eval examples, seeded subsets: the same examples for both teachers and for every run). mpnet
 # trains at about a fifth of MiniLM's speed on 2 CPU cores, so the training sets are capped to fit well under an hour
@@ -27,6 +32,11 @@ TASKS=("$@")
 [ ${#TASKS[@]} -eq 0 ] && TASKS=("${ORDER[@]}")
 require_model mpnet
 mkdir -p "$ROOT/bench/results/teachers" "$ROOT/bench/runs"
+if [ "${NO_STUDENTS:-0}" = 1 ]; then
+  PLAN=(--suite bench/recipes/adaptation-suite.yaml)
+else
+  PLAN=(--student layers=6 --student layers=4 --student layers=3 --student remapped=minilm)
+fi
 for task in "${TASKS[@]}"; do
   [ -n "${TRAIN[$task]:-}" ] || { echo "unknown task $task (known: ${ORDER[*]})" >&2; exit 2; }
   train=$(scaled "${TRAIN[$task]}")
@@ -35,8 +45,7 @@ for task in "${TASKS[@]}"; do
   echo "== $task: $train train / $eval eval, teachers minilm and mpnet ($(date -u +%H:%M:%S))"
   start=$(date +%s)
   (cd "$ROOT" && "$PY" -m harness.cli run --tasks "$task" --data-dir "$DATA_DIR" --teacher minilm --teacher mpnet \
-      --student layers=6 --student layers=4 --student layers=3 --student remapped=minilm --training-lanes 1 \
-      --max-train "$train" --max-eval "$eval" --out "$out" --quiet)
+      "${PLAN[@]}" --training-lanes 1 --max-train "$train" --max-eval "$eval" --out "$out" --quiet)
   cp "$out/results.json" "$ROOT/bench/results/teachers/$task.json"
   echo "   done in $(( $(date +%s) - start )) s -> bench/results/teachers/$task.json"
 done

@@ -54,3 +54,16 @@ def test_one_teacher_per_task_gives_no_verdict(rows):
     assert not [line for line in lines if " picks " in line]
     assert [line for line in lines if line.startswith("| sst2 |")] == (["| sst2 | small | -0.560 | 0.680 | 0.8100 |"]
                                                                       if rows else [])
+
+
+def test_a_teacher_at_the_trivial_baseline_has_its_students_retention_withheld():
+    """MRPC with 1,000 training pairs: MiniLM's F1 (0.822) does not beat answering "paraphrase" every time by more
+    than its CI, so its students have no retention and the table says why instead of a bare dash."""
+    from harness.results import load_results
+
+    results = load_results(Path(__file__).parents[1] / "bench" / "results" / "teachers" / "mrpc.json")
+    rows = {row["teacher"]: row for row in teachers_module.task_rows(results)}
+    assert rows["all-MiniLM-L6-v2"]["withheld"] and rows["all-MiniLM-L6-v2"]["student"] is None
+    assert not rows["all-mpnet-base-v2"]["withheld"] and rows["all-mpnet-base-v2"]["student"].retention >= 0.97
+    table = teachers_module.render(list(rows.values()), [("mrpc.json", results)])
+    assert "| withheld: the teacher does not beat the trivial baseline |" in table
